@@ -1,0 +1,73 @@
+# hrgan_plugin: one-command environment, quickstart, tests.
+#
+#   make install              create .venv/ and install the pinned stack (idempotent)
+#   make install MMCV_CUDA=1  same, building mmcv's CUDA ops (needs a CUDA toolkit)
+#   make quickstart           train + validate a model on the embedded synthetic data
+#   make test                 run the test suite
+#   make lint                 ruff
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+MMCV_CUDA ?= 0
+STAMP := $(VENV)/.hrgan-installed-cuda$(MMCV_CUDA)
+
+TORCH_SPEC := torch==2.13.0,!=2.13.0+cpu torchvision==0.28.0
+MMCV_SPEC := mmcv==2.1.0
+STACK_SPEC := mmengine==0.10.7 mmdet==3.3.0 mmpose==1.3.2
+
+DATA_DIR := data/synthetic
+QUICKSTART_CFG ?= configs/quickstart/hrnet_w18-tiny_synthetic-coco_128x96.py
+QUICKSTART_DIR ?= work_dirs/quickstart
+
+.PHONY: install quickstart test test-all lint data bench clean-venv
+
+install: $(STAMP)
+
+$(STAMP): Makefile setup.cfg
+	@echo "==> [1/7] virtual environment $(VENV)/"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "==> [2/7] build tooling (pip, wheel, setuptools<81, cython, ninja)"
+	$(PIP) install -q --upgrade pip wheel "setuptools<81" cython ninja "numpy>=2,<2.4"
+	@echo "==> [3/7] torch + matching torchvision from the registry (the CPU-only local file breaks torchvision)"
+	$(PIP) install --progress-bar on "$(firstword $(TORCH_SPEC))" "$(lastword $(TORCH_SPEC))"
+	@echo "==> [4/7] xtcocotools built from source against the installed numpy"
+	$(PIP) install --no-build-isolation --no-binary xtcocotools "xtcocotools>=1.14"
+	@echo "==> [5/7] $(MMCV_SPEC) with ops (first build ~10 min on 2 cores; pip reuses its wheel cache afterwards)"
+	@if $(PY) -c "import mmcv, mmcv.ops, sys; sys.exit(mmcv.__version__ != '2.1.0')" 2>/dev/null; then \
+		echo "    mmcv 2.1.0 with ops already installed"; \
+	else \
+		MMCV_WITH_OPS=1 FORCE_CUDA=$(MMCV_CUDA) MAX_JOBS=$$(nproc) $(PIP) install --no-build-isolation "$(MMCV_SPEC)"; \
+	fi
+	@echo "==> [6/7] openmim, mmengine, mmdet, mmpose (mmpose without chumpy, which is unused and does not build)"
+	$(PIP) install openmim==0.3.9
+	$(PIP) install $(STACK_SPEC) --no-deps
+	$(PIP) install json_tricks munkres scipy matplotlib pillow shapely terminaltables pycocotools \
+		addict rich termcolor yapf opencv-python tqdm six onnx onnxruntime pytest ruff "setuptools<81"
+	@echo "==> [7/7] hrgan_plugin (editable)"
+	$(PIP) install --no-build-isolation --no-deps -e .
+	$(PY) -c "import torch, torchvision, mmcv.ops, mmengine, mmdet, mmpose.apis, xtcocotools, hrgan_plugin; \
+		print('ready: torch', torch.__version__, '| mmcv', mmcv.__version__, '| mmpose', mmpose.__version__)"
+	@touch $@
+
+$(DATA_DIR)/.done: tools/make_synthetic_dataset.py | $(STAMP)
+	$(PY) tools/make_synthetic_dataset.py --out $(DATA_DIR)
+	@touch $@
+
+data: $(DATA_DIR)/.done
+
+quickstart: install data
+	$(PY) tools/quickstart.py $(QUICKSTART_CFG) --work-dir $(QUICKSTART_DIR)
+
+test: install
+	$(PY) -m pytest tests -q -m "not slow"
+
+test-all: install
+	$(PY) -m pytest tests -q
+
+lint: install
+	$(VENV)/bin/ruff check hrgan_plugin tools tests configs
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,24 @@
+# HRNet-W32 top-down heatmap baseline on COCO, 256x192: mmpose's stock recipe
+# (ImageNet-pretrained backbone, Adam 5e-4, 210 epochs) with the plugin's
+# LoadImageOrSkip, which skips undecodable training images with a warning.
+_base_ = 'mmpose::body_2d_keypoint/topdown_heatmap/coco/td-hm_hrnet-w32_8xb64-210e_coco-256x192.py'
+
+custom_imports = dict(imports=['hrgan_plugin'], allow_failed_imports=False)
+
+codec = dict(type='MSRAHeatmap', input_size=(192, 256), heatmap_size=(48, 64), sigma=2)
+train_pipeline = [
+    dict(type='LoadImageOrSkip'),
+    dict(type='GetBBoxCenterScale'),
+    dict(type='RandomFlip', direction='horizontal'),
+    dict(type='RandomHalfBody'),
+    dict(type='RandomBBoxTransform'),
+    dict(type='TopdownAffine', input_size=codec['input_size']),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='PackPoseInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+
+custom_hooks = [
+    dict(type='SyncBuffersHook'),
+    dict(type='TrainingCurveHook', keys=['loss', 'loss_kpt', 'acc_pose']),
+]

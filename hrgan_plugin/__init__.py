@@ -1,0 +1,14 @@
+"""hrgan_plugin: adversarial training for MMPose 1.x.
+
+Importing the package registers its modules into mmpose's registries and makes
+checkpoints written by mmengine loadable under torch's ``weights_only``
+default (see :mod:`hrgan_plugin.utils.checkpoint_safety`).
+"""
+from .utils import register_checkpoint_safe_globals, register_http_loader
+
+register_checkpoint_safe_globals()
+register_http_loader()
+
+from . import datasets, engine  # noqa: E402,F401  (registers modules)
+
+__version__ = '0.1.0'

@@ -1,0 +1,271 @@
+"""Deterministic renderer of articulated human figures with keypoint labels.
+
+Every image holds one to ``max_people`` figures drawn over a cluttered
+background, with optional occluders.  A figure is a kinematic tree (torso,
+head, two arms and two legs) with random joint angles, body yaw (front or back
+view), in-plane rotation, scale, limb thickness and texture.  Left limbs carry
+a light centre stripe and the face (eyes, nose) is drawn only in front views,
+so left and right are distinguishable as in real images.
+
+Each figure is described by the union of the COCO and MPII joint sets
+(:data:`JOINTS`); :func:`to_coco_keypoints` and :func:`to_mpii_joints` select
+the 17 COCO keypoints and the 16 MPII joints.  Visibility follows COCO:
+2 visible, 1 labelled but hidden (by an occluder or another figure), 0 not
+labelled (outside the image, or a face point on a back view).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+JOINTS = (
+    'nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear',
+    'left_shoulder', 'right_shoulder', 'left_elbow', 'right_elbow',
+    'left_wrist', 'right_wrist', 'left_hip', 'right_hip', 'left_knee',
+    'right_knee', 'left_ankle', 'right_ankle',
+    'pelvis', 'thorax', 'upper_neck', 'head_top')
+J = {name: i for i, name in enumerate(JOINTS)}
+
+#: COCO's 17 keypoints are the first 17 joints, in COCO order.
+COCO_INDICES = tuple(range(17))
+#: MPII order: r_ankle, r_knee, r_hip, l_hip, l_knee, l_ankle, pelvis, thorax,
+#: upper_neck, head_top, r_wrist, r_elbow, r_shoulder, l_shoulder, l_elbow,
+#: l_wrist.
+MPII_INDICES = tuple(J[n] for n in (
+    'right_ankle', 'right_knee', 'right_hip', 'left_hip', 'left_knee',
+    'left_ankle', 'pelvis', 'thorax', 'upper_neck', 'head_top',
+    'right_wrist', 'right_elbow', 'right_shoulder', 'left_shoulder',
+    'left_elbow', 'left_wrist'))
+
+# Limbs drawn as thick segments: (joint a, joint b, side) with side
+# 'left' | 'right' | 'centre'.
+LIMBS = (
+    ('left_shoulder', 'left_elbow', 'left'), ('left_elbow', 'left_wrist', 'left'),
+    ('right_shoulder', 'right_elbow', 'right'),
+    ('right_elbow', 'right_wrist', 'right'),
+    ('left_hip', 'left_knee', 'left'), ('left_knee', 'left_ankle', 'left'),
+    ('right_hip', 'right_knee', 'right'), ('right_knee', 'right_ankle', 'right'),
+    ('thorax', 'upper_neck', 'centre'))
+
+
+@dataclass
+class Figure:
+    """One rendered person.
+
+    Attributes:
+        joints (np.ndarray): ``(len(JOINTS), 2)`` pixel coordinates.
+        visible (np.ndarray): ``(len(JOINTS),)`` COCO visibility flags 0/1/2.
+        bbox (tuple): ``(x, y, w, h)`` of the drawn pixels.
+        area (float): number of pixels the figure covers before occlusion.
+        head_box (tuple): ``(x1, y1, x2, y2)`` around the head (MPII head box).
+    """
+    joints: np.ndarray
+    visible: np.ndarray
+    bbox: tuple
+    area: float
+    head_box: tuple
+
+
+def _rot(angle: float) -> np.ndarray:
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[c, -s], [s, c]])
+
+
+def _direction(angle: float) -> np.ndarray:
+    """Unit vector; angle 0 points down the image (+y)."""
+    return np.array([np.sin(angle), np.cos(angle)])
+
+
+def sample_pose(rng: np.random.Generator, height: float) -> tuple[np.ndarray, float, float]:
+    """Sample joint positions of a figure of the given pixel height.
+
+    Returns:
+        tuple: ``(joints, yaw_cos, head_radius)`` with joints ``(N, 2)`` in a
+        frame centred on the pelvis, before in-plane rotation.
+    """
+    p = {k: v * height * rng.uniform(0.9, 1.1) for k, v in dict(
+        torso=0.30, neck=0.05, head=0.07, upper_arm=0.17, forearm=0.15,
+        thigh=0.23, shin=0.22, shoulder=0.11, hip=0.07).items()}
+    facing = rng.choice([-1.0, 1.0]) * rng.uniform(0.35, 1.0)  # cos(yaw), sign = front
+    pts = np.zeros((len(JOINTS), 2))
+    lean = rng.normal(0.0, 0.2)
+    up = -_direction(lean)  # towards the head
+    side = np.array([-up[1], up[0]])  # image-right for an upright figure
+    pts[J['pelvis']] = 0.0
+    pts[J['thorax']] = up * p['torso']
+    pts[J['upper_neck']] = pts[J['thorax']] + up * p['neck']
+    head_up = -_direction(lean + rng.normal(0.0, 0.25))
+    head_c = pts[J['upper_neck']] + head_up * p['head']
+    pts[J['head_top']] = head_c + head_up * p['head']
+    head_side = np.array([-head_up[1], head_up[0]])
+    # A front-facing figure has its left side on the image right.
+    for s, sign in (('left', 1.0), ('right', -1.0)):
+        lat = sign * facing
+        pts[J[f'{s}_shoulder']] = pts[J['thorax']] + side * lat * p['shoulder']
+        pts[J[f'{s}_hip']] = side * lat * p['hip']
+        pts[J[f'{s}_ear']] = head_c + head_side * lat * p['head'] * 0.95
+        pts[J[f'{s}_eye']] = head_c + head_side * lat * p['head'] * 0.4 - head_up * 0.1 * p['head']
+        a_arm = lean + sign * np.sign(facing) * rng.uniform(-0.4, 2.6)
+        a_fore = a_arm + rng.choice([-1, 1]) * rng.uniform(0.0, 2.3)
+        pts[J[f'{s}_elbow']] = pts[J[f'{s}_shoulder']] + _direction(a_arm) * p['upper_arm']
+        pts[J[f'{s}_wrist']] = pts[J[f'{s}_elbow']] + _direction(a_fore) * p['forearm']
+        a_leg = lean + sign * np.sign(facing) * rng.uniform(-0.25, 0.9)
+        a_shin = a_leg + rng.choice([-1, 1]) * rng.uniform(0.0, 1.6)
+        pts[J[f'{s}_knee']] = pts[J[f'{s}_hip']] + _direction(a_leg) * p['thigh']
+        pts[J[f'{s}_ankle']] = pts[J[f'{s}_knee']] + _direction(a_shin) * p['shin']
+    pts[J['nose']] = head_c - head_up * 0.35 * p['head']
+    return pts, float(facing), float(p['head'])
+
+
+def _texture(rng: np.random.Generator, shape: tuple[int, int], base: np.ndarray) -> np.ndarray:
+    """A colour field with random stripes around ``base`` (uint8 BGR)."""
+    h, w = shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    theta = rng.uniform(0, np.pi)
+    freq = rng.uniform(0.05, 0.4)
+    wave = np.sin((xx * np.cos(theta) + yy * np.sin(theta)) * freq)
+    amp = rng.uniform(0, 40)
+    tex = base[None, None, :].astype(np.float32) + amp * wave[..., None]
+    return np.clip(tex, 0, 255).astype(np.uint8)
+
+
+def _background(rng: np.random.Generator, size: int) -> np.ndarray:
+    c0, c1 = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
+    t = np.linspace(0, 1, size, dtype=np.float32)
+    grad = t[:, None] if rng.random() < 0.5 else t[None, :]
+    img = (c0 * (1 - grad[..., None]) + c1 * grad[..., None]).astype(np.float32)
+    img = np.broadcast_to(img, (size, size, 3)).copy()
+    for _ in range(rng.integers(3, 12)):  # clutter, some of it limb-like
+        col = tuple(float(c) for c in rng.uniform(0, 255, 3))
+        kind = rng.integers(3)
+        if kind == 0:
+            p0, p1 = rng.uniform(0, size, 2), rng.uniform(0, size, 2)
+            cv2.rectangle(img, tuple(int(v) for v in p0), tuple(int(v) for v in p1), col, -1)
+        elif kind == 1:
+            c = tuple(int(v) for v in rng.uniform(0, size, 2))
+            axes = tuple(int(v) for v in rng.uniform(4, size / 5, 2))
+            cv2.ellipse(img, c, axes, rng.uniform(0, 180), 0, 360, col, -1)
+        else:
+            p0, p1 = rng.uniform(0, size, 2), rng.uniform(0, size, 2)
+            cv2.line(img, tuple(int(v) for v in p0), tuple(int(v) for v in p1), col,
+                     int(rng.integers(2, 10)), cv2.LINE_AA)
+    img += rng.normal(0, rng.uniform(2, 12), img.shape).astype(np.float32)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def _draw_figure(rng: np.random.Generator, pts: np.ndarray, facing: float,
+                 head_r: float, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rasterise a figure; returns (coverage mask, BGR layer)."""
+    mask = np.zeros((size, size), np.uint8)
+    stripe = np.zeros((size, size), np.uint8)
+    face = np.zeros((size, size), np.uint8)
+    height = np.linalg.norm(pts[J['head_top']] - pts[J['pelvis']]) * 1.9
+    limb_w = max(2, int(round(height * rng.uniform(0.035, 0.07))))
+    ip = np.round(pts).astype(np.int32)
+    torso = ip[[J['left_shoulder'], J['right_shoulder'], J['right_hip'], J['left_hip']]]
+    hull = cv2.convexHull(torso)
+    cv2.fillConvexPoly(mask, hull, 255, cv2.LINE_AA)
+    cv2.polylines(mask, [hull], True, 255, limb_w, cv2.LINE_AA)
+    for a, b, side in LIMBS:
+        cv2.line(mask, tuple(ip[J[a]]), tuple(ip[J[b]]), 255, limb_w, cv2.LINE_AA)
+        if side == 'left':
+            cv2.line(stripe, tuple(ip[J[a]]), tuple(ip[J[b]]), 255,
+                     max(1, limb_w // 3), cv2.LINE_AA)
+    for name in ('left_wrist', 'right_wrist', 'left_ankle', 'right_ankle'):
+        cv2.circle(mask, tuple(ip[J[name]]), int(limb_w * 0.8), 255, -1, cv2.LINE_AA)
+    head_c = (pts[J['head_top']] + pts[J['upper_neck']]) / 2
+    cv2.circle(mask, tuple(np.round(head_c).astype(int)), int(round(head_r)), 255, -1,
+               cv2.LINE_AA)
+    dot = max(1, int(round(head_r * 0.18)))
+    for name in ('left_ear', 'right_ear'):
+        cv2.circle(mask, tuple(ip[J[name]]), dot + 1, 255, -1, cv2.LINE_AA)
+    if facing > 0:
+        for name in ('left_eye', 'right_eye', 'nose'):
+            cv2.circle(face, tuple(ip[J[name]]), dot, 255, -1, cv2.LINE_AA)
+    base = rng.uniform(30, 230, 3)
+    layer = _texture(rng, (size, size), base)
+    skin = np.array([rng.uniform(60, 200)] * 3) * np.array([0.8, 0.9, 1.0])
+    head_mask = np.zeros_like(mask)
+    cv2.circle(head_mask, tuple(np.round(head_c).astype(int)), int(round(head_r)), 255, -1)
+    layer[head_mask > 0] = skin.astype(np.uint8)
+    layer[stripe > 0] = np.clip(base + 90, 0, 255).astype(np.uint8)
+    layer[face > 0] = (20, 20, 20)
+    return mask, layer
+
+
+def render_image(rng: np.random.Generator, size: int = 256, max_people: int = 3,
+                 occluder_prob: float = 0.5) -> tuple[np.ndarray, list[Figure]]:
+    """Render one image; returns ``(img_bgr, figures)``."""
+    img = _background(rng, size)
+    owner = np.full((size, size), -1, np.int32)  # index of the top-most layer
+    n_people = int(rng.integers(1, max_people + 1))
+    raw = []
+    for k in range(n_people):
+        height = rng.uniform(0.35, 0.95) * size / (1.0 + 0.4 * (n_people - 1))
+        pts, facing, head_r = sample_pose(rng, height)
+        angle = rng.normal(0, 0.35) if rng.random() < 0.85 else rng.uniform(-np.pi, np.pi)
+        pts = pts @ _rot(angle).T
+        lo, hi = pts.min(0), pts.max(0)
+        span = hi - lo
+        centre = rng.uniform(np.minimum(span / 2, size / 2), np.maximum(size - span / 2, size / 2))
+        pts = pts - (lo + hi) / 2 + centre
+        mask, layer = _draw_figure(rng, pts, facing, head_r, size)
+        alpha = (mask.astype(np.float32) / 255.0)[..., None]
+        img = (layer * alpha + img * (1 - alpha)).astype(np.uint8)
+        owner[mask > 127] = k
+        raw.append((pts, facing, head_r, mask))
+    if rng.random() < occluder_prob:
+        for _ in range(rng.integers(1, 3)):
+            occ = np.zeros((size, size), np.uint8)
+            c = rng.uniform(0.2, 0.8, 2) * size
+            half = rng.uniform(0.06, 0.2, 2) * size
+            if rng.random() < 0.5:
+                cv2.rectangle(occ, tuple(int(v) for v in c - half), tuple(int(v) for v in c + half),
+                              255, -1)
+            else:
+                cv2.ellipse(occ, tuple(int(v) for v in c), tuple(int(v) for v in half),
+                            rng.uniform(0, 180), 0, 360, 255, -1)
+            img[occ > 0] = _texture(rng, (size, size), rng.uniform(0, 255, 3))[occ > 0]
+            owner[occ > 0] = -2
+    figures = []
+    for k, (pts, facing, head_r, mask) in enumerate(raw):
+        inside = np.all((pts >= 0) & (pts <= size - 1), axis=1)
+        xi = np.clip(np.round(pts[:, 0]).astype(int), 0, size - 1)
+        yi = np.clip(np.round(pts[:, 1]).astype(int), 0, size - 1)
+        on_top = owner[yi, xi] == k
+        visible = np.where(inside, np.where(on_top, 2, 1), 0)
+        if facing <= 0:
+            visible[[J['nose'], J['left_eye'], J['right_eye']]] = 0
+        ys, xs = np.nonzero(mask > 127)
+        x0, y0, x1, y1 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
+        head_c = (pts[J['head_top']] + pts[J['upper_neck']]) / 2
+        head_box = (*(head_c - head_r * 1.1), *(head_c + head_r * 1.1))
+        figures.append(Figure(
+            joints=pts.astype(np.float32), visible=visible.astype(np.int64),
+            bbox=(float(x0), float(y0), float(x1 - x0), float(y1 - y0)),
+            area=float(len(xs)), head_box=tuple(float(v) for v in head_box)))
+    return img, figures
+
+
+def to_coco_keypoints(fig: Figure) -> list[float]:
+    """Flattened ``[x, y, v] * 17`` list in COCO order (unlabelled -> 0, 0, 0)."""
+    out = []
+    for i in COCO_INDICES:
+        v = int(fig.visible[i])
+        x, y = (float(fig.joints[i, 0]), float(fig.joints[i, 1])) if v else (0.0, 0.0)
+        out += [round(x, 2), round(y, 2), v]
+    return out
+
+
+def to_mpii_joints(fig: Figure) -> tuple[list[list[float]], list[int]]:
+    """``(joints (16, 2), joints_vis (16,))`` in MPII order; hidden joints keep
+    their position and count as labelled, as in MPII's annotations."""
+    joints, vis = [], []
+    for i in MPII_INDICES:
+        v = int(fig.visible[i] > 0)
+        joints.append([round(float(fig.joints[i, 0]), 2), round(float(fig.joints[i, 1]), 2)]
+                      if v else [-1.0, -1.0])
+        vis.append(v)
+    return joints, vis

@@ -1,0 +1,3 @@
+from .training_curve_hook import TrainingCurveHook
+
+__all__ = ['TrainingCurveHook']
