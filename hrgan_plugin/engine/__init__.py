@@ -1,3 +1,4 @@
-from .hooks import TrainingCurveHook
+from .hooks import BoundaryEquilibriumHook, TrainingCurveHook
+from .optimizers import GANOptimWrapperConstructor
 
-__all__ = ['TrainingCurveHook']
+__all__ = ['BoundaryEquilibriumHook', 'TrainingCurveHook', 'GANOptimWrapperConstructor']

@@ -1,3 +1,4 @@
+from .equilibrium_hook import BoundaryEquilibriumHook
 from .training_curve_hook import TrainingCurveHook
 
-__all__ = ['TrainingCurveHook']
+__all__ = ['BoundaryEquilibriumHook', 'TrainingCurveHook']

@@ -1,0 +1,63 @@
+"""One optimiser wrapper for the generator, one for the discriminator."""
+from __future__ import annotations
+
+import copy
+from typing import Optional
+
+import torch.nn as nn
+from mmengine.model import is_model_wrapper
+from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
+from mmpose.registry import OPTIM_WRAPPER_CONSTRUCTORS
+
+
+@OPTIM_WRAPPER_CONSTRUCTORS.register_module()
+class GANOptimWrapperConstructor:
+    """Build ``OptimWrapperDict(generator=..., discriminator=...)``.
+
+    The discriminator wrapper covers ``model.discriminator``; the generator
+    wrapper every other child (backbone, neck, head), under their usual names
+    so ``paramwise_cfg`` keys such as ``'backbone'`` work.  Each entry is a
+    normal ``optim_wrapper`` config (``type``, ``optimizer``,
+    ``paramwise_cfg``, ``clip_grad``; ``AmpOptimWrapper`` for AMP)::
+
+        optim_wrapper = dict(
+            constructor='GANOptimWrapperConstructor',
+            generator=dict(optimizer=dict(type='Adam', lr=5e-4)),
+            discriminator=dict(optimizer=dict(type='Adam', lr=8e-5)))
+
+    A list ``param_scheduler`` applies to both optimisers; a dict with keys
+    ``generator``/``discriminator`` sets them separately (mmengine's runner).
+
+    Args:
+        optim_wrapper_cfg (dict): with keys ``generator`` and ``discriminator``.
+        paramwise_cfg (dict, optional): must be None; give it per entry.
+    """
+
+    KEYS = ('generator', 'discriminator')
+
+    def __init__(self, optim_wrapper_cfg: dict, paramwise_cfg: Optional[dict] = None) -> None:
+        if paramwise_cfg is not None:
+            raise ValueError('GANOptimWrapperConstructor: give paramwise_cfg inside '
+                             '`generator`/`discriminator`, not at the top level')
+        missing = [k for k in self.KEYS if k not in optim_wrapper_cfg]
+        extra = [k for k in optim_wrapper_cfg if k not in self.KEYS]
+        if missing or extra:
+            raise ValueError(f'GANOptimWrapperConstructor: optim_wrapper needs exactly the keys '
+                             f'{self.KEYS}; missing {missing}, unexpected {extra}')
+        self.optim_wrapper_cfg = copy.deepcopy(optim_wrapper_cfg)
+
+    def __call__(self, model: nn.Module) -> OptimWrapperDict:
+        model = model.module if is_model_wrapper(model) else model
+        if not isinstance(getattr(model, 'discriminator', None), nn.Module):
+            raise TypeError(f'GANOptimWrapperConstructor needs a model with a `discriminator` '
+                            f'child, got {type(model).__name__}')
+        parts = dict(
+            generator=nn.ModuleDict({n: m for n, m in model.named_children()
+                                     if n != 'discriminator'}),
+            discriminator=model.discriminator)
+        wrappers = {}
+        for key in self.KEYS:
+            cfg = copy.deepcopy(self.optim_wrapper_cfg[key])
+            paramwise = cfg.pop('paramwise_cfg', None)
+            wrappers[key] = DefaultOptimWrapperConstructor(cfg, paramwise)(parts[key])
+        return OptimWrapperDict(**wrappers)

@@ -1,0 +1,49 @@
+"""Importing the plugin registers its modules; every config of ours loads,
+carries custom_imports and builds its model through mmpose's registry."""
+import glob
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from conftest import REPO
+
+import hrgan_plugin  # noqa: F401
+
+REGISTERED = {
+    'TRANSFORMS': ['LoadImageOrSkip'],
+    'HOOKS': ['TrainingCurveHook'],
+}
+CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True))
+
+
+@pytest.mark.parametrize('registry,name', [(r, n) for r, ns in REGISTERED.items() for n in ns])
+def test_module_is_registered(registry, name):
+    import mmpose.registry
+    reg = getattr(mmpose.registry, registry)
+    assert reg.get(name) is not None, f'{name} missing from mmpose.registry.{registry}'
+
+
+def test_configs_exist():
+    names = {osp.relpath(c, REPO) for c in CONFIGS}
+    assert {'configs/hrnet_w32_coco_256x192.py', 'configs/hrnet_w32_mpii_256x256.py',
+            'configs/quickstart/hrnet_synthetic-coco_128x96.py',
+            'configs/quickstart/hrnet_synthetic-mpii_128x128.py'} <= names
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=[osp.relpath(c, REPO) for c in CONFIGS])
+def test_config_builds_model(path):
+    from mmpose.registry import MODELS
+    from mmpose.utils import register_all_modules
+    register_all_modules()
+    cfg = Config.fromfile(path)
+    assert cfg.custom_imports == dict(imports=['hrgan_plugin'], allow_failed_imports=False)
+    model = MODELS.build(cfg.model).eval()
+    w, h = cfg.codec['input_size']
+    hw, hh = cfg.codec['heatmap_size']
+    with torch.no_grad():
+        out = model(torch.zeros(1, 3, h, w), None, mode='tensor')
+    heatmaps = out[-1] if isinstance(out, (list, tuple)) else out
+    num_keypoints = 17 if 'coco' in osp.basename(path) else 16
+    assert heatmaps.shape == (1, num_keypoints, hh, hw)

@@ -1,0 +1,123 @@
+"""tools/train.py and tools/test.py on the synthetic and the real sample data,
+and the one-line errors for bad input."""
+import glob
+import json
+import os.path as osp
+import shutil
+
+from conftest import QUICKSTART_COCO, QUICKSTART_MPII, REPO, run_tool, synthetic_options
+
+
+def _last_scalars(work_dir: str) -> list[dict]:
+    logs = glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
+    assert logs, f'no scalars.json under {work_dir}'
+    with open(logs[0]) as f:
+        return [json.loads(line) for line in f]
+
+
+def test_train_and_validate_on_synthetic_coco(trained_run):
+    work_dir = trained_run['work_dir']
+    records = _last_scalars(work_dir)
+    train = [r for r in records if 'loss_kpt' in r]
+    val = [r for r in records if 'coco/AP' in r]
+    assert len(train) == 5  # 40 images minus the broken one, ~70 persons, batch 8, logged every iter
+    assert all(r['loss_kpt'] > 0 for r in train)
+    assert len(val) == 1 and 0.0 <= val[0]['coco/AP'] <= 1.0
+    # the corrupt image was skipped with a warning naming it, and training went on
+    assert 'skipping unreadable image' in trained_run['proc'].stdout + trained_run['proc'].stderr
+    assert '000000000005.jpg' in trained_run['proc'].stdout + trained_run['proc'].stderr
+    with open(osp.join(work_dir, 'loss_curve.png'), 'rb') as f:
+        assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+
+
+def test_test_tool_runs_trained_checkpoint(trained_run, synthetic_root, tmp_path):
+    proc = run_tool('tools/test.py', QUICKSTART_COCO, trained_run['checkpoint'],
+                    '--work-dir', str(tmp_path), '--cfg-options',
+                    *synthetic_options(synthetic_root))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'coco/AP' in proc.stdout + proc.stderr
+
+
+def test_train_mpii_quickstart_validates_pckh(synthetic_root, tmp_path):
+    proc = run_tool('tools/train.py', QUICKSTART_MPII, '--work-dir', str(tmp_path),
+                    '--cfg-options', *synthetic_options(synthetic_root, 'mpii'),
+                    'train_dataloader.batch_size=16')
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    val = [r for r in _last_scalars(str(tmp_path)) if 'PCK' in r]
+    assert len(val) == 1 and 0.0 <= val[0]['PCK'] <= 1.0 and 'PCKh' in val[0] or 'PCK' in val[0]
+
+
+def test_train_on_real_coco_samples(testdata, tmp_path):
+    """The real HRNet-W32 COCO config on the 4 real COCO images (from scratch:
+    no network here for the ImageNet weights)."""
+    coco = osp.join(testdata, 'coco')
+    proc = run_tool(
+        'tools/train.py', osp.join(REPO, 'configs', 'hrnet_w32_coco_256x192.py'),
+        '--work-dir', str(tmp_path), '--cfg-options',
+        'model.backbone.init_cfg=None', 'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+        f'train_dataloader.dataset.data_root={coco}/', 'train_dataloader.batch_size=7',
+        'train_dataloader.dataset.ann_file=test_coco.json',
+        'train_dataloader.dataset.data_prefix.img=', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        f'val_dataloader.dataset.data_root={coco}/', 'val_dataloader.dataset.bbox_file=None',
+        'val_dataloader.dataset.ann_file=test_coco.json',
+        'val_dataloader.dataset.data_prefix.img=', 'val_dataloader.num_workers=0',
+        'val_dataloader.persistent_workers=False',
+        f'val_evaluator.ann_file={coco}/test_coco.json', 'default_hooks.logger.interval=1')
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    records = _last_scalars(str(tmp_path))
+    assert len([r for r in records if 'loss_kpt' in r]) == 2  # 14 persons, batch 7
+    assert len([r for r in records if 'coco/AP' in r]) == 1
+    assert osp.isfile(osp.join(str(tmp_path), 'epoch_1.pth'))
+
+
+def _single_error_line(proc) -> str:
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert 'Traceback' not in proc.stderr
+    assert lines[-1].startswith('error: ')
+    return lines[-1]
+
+
+def test_missing_data_root_is_one_line(tmp_path):
+    missing = str(tmp_path / 'nowhere')
+    proc = run_tool('tools/train.py', QUICKSTART_COCO, '--work-dir', str(tmp_path / 'w'),
+                    '--cfg-options', f'train_dataloader.dataset.data_root={missing}/')
+    line = _single_error_line(proc)
+    assert missing in line and 'train_dataloader.dataset.data_root' in line
+
+
+def test_invalid_json_is_one_line_naming_the_file(synthetic_root, tmp_path):
+    root = tmp_path / 'broken'
+    shutil.copytree(synthetic_root, root)
+    bad = root / 'annotations' / 'coco_train.json'
+    bad.write_text('{"images": [')
+    proc = run_tool('tools/train.py', QUICKSTART_COCO, '--work-dir', str(tmp_path / 'w'),
+                    '--cfg-options', *synthetic_options(str(root)))
+    line = _single_error_line(proc)
+    assert str(bad) in line and 'not valid JSON' in line
+
+
+def test_unreachable_pretrained_weights_is_one_line(testdata, tmp_path):
+    coco = osp.join(testdata, 'coco')
+    url = 'https://127.0.0.1:9/hrnet_w32-36af842e.pth'
+    proc = run_tool(
+        'tools/train.py', osp.join(REPO, 'configs', 'hrnet_w32_coco_256x192.py'),
+        '--work-dir', str(tmp_path / 'w'), '--cfg-options',
+        f'model.backbone.init_cfg.checkpoint={url}',
+        f'train_dataloader.dataset.data_root={coco}/',
+        'train_dataloader.dataset.ann_file=test_coco.json',
+        'train_dataloader.dataset.data_prefix.img=',
+        f'val_dataloader.dataset.data_root={coco}/', 'val_dataloader.dataset.bbox_file=None',
+        'val_dataloader.dataset.ann_file=test_coco.json',
+        'val_dataloader.dataset.data_prefix.img=',
+        env={'TORCH_HOME': str(tmp_path / 'torch_home')})
+    line = _single_error_line(proc)
+    assert url in line and 'model.backbone.init_cfg.checkpoint=' in line
+    assert 'model.backbone.init_cfg=None' in line
+
+
+def test_missing_checkpoint_is_one_line(tmp_path):
+    proc = run_tool('tools/test.py', QUICKSTART_COCO, str(tmp_path / 'none.pth'))
+    line = _single_error_line(proc)
+    assert 'none.pth' in line
