@@ -29,7 +29,7 @@ $(STAMP): Makefile setup.cfg
 	@echo "==> [1/7] virtual environment $(VENV)/"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "==> [2/7] build tooling (pip, wheel, setuptools<81, cython, ninja)"
-	$(PIP) install -q --upgrade pip wheel "setuptools<81" cython ninja "numpy>=2,<2.4"
+	$(PIP) install -q --upgrade pip wheel "setuptools>=77,<81" cython ninja "numpy>=2,<2.4"
 	@echo "==> [3/7] torch + matching torchvision from the registry (the CPU-only local file breaks torchvision)"
 	$(PIP) install --progress-bar on "$(firstword $(TORCH_SPEC))" "$(lastword $(TORCH_SPEC))"
 	@echo "==> [4/7] xtcocotools built from source against the installed numpy"
@@ -44,7 +44,9 @@ $(STAMP): Makefile setup.cfg
 	$(PIP) install openmim==0.3.9
 	$(PIP) install $(STACK_SPEC) --no-deps
 	$(PIP) install json_tricks munkres scipy matplotlib pillow shapely terminaltables pycocotools \
-		addict rich termcolor yapf opencv-python tqdm six onnx onnxruntime pytest ruff "setuptools<81"
+		addict rich termcolor yapf "opencv-python<5" tqdm six onnx onnxruntime pytest ruff
+	@echo "    restoring setuptools>=77,<81 (openmim's openxlab pins 60.x; torch needs >=77, mmengine pkg_resources)"
+	$(PIP) install "setuptools>=77,<81"
 	@echo "==> [7/7] hrgan_plugin (editable)"
 	$(PIP) install --no-build-isolation --no-deps -e .
 	$(PY) -c "import torch, torchvision, mmcv.ops, mmengine, mmdet, mmpose.apis, xtcocotools, hrgan_plugin; \

@@ -25,6 +25,7 @@ model_wrapper_cfg = dict(
 
 custom_hooks = [
     dict(type='SyncBuffersHook'),
+    dict(type='EpochSeedHook'),
     dict(type='BoundaryEquilibriumHook', gamma=0.5, lambda_k=1e-3),
     dict(type='TrainingCurveHook', keys=['loss_kpt', 'loss_adv', 'acc_pose']),
     dict(type='TrainingCurveHook', keys=['k_t', 'loss_real', 'loss_fake', 'M_global'],

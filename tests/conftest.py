@@ -8,6 +8,11 @@ import subprocess
 import sys
 
 import pytest
+from mmpose.utils import register_all_modules
+
+import hrgan_plugin  # noqa: F401  (registers the plugin's modules)
+
+register_all_modules()  # mmpose as the default scope, as in mmpose's own runner
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TESTDATA = osp.normpath(osp.join(REPO, '..', 'shared', 'testdata'))

@@ -64,5 +64,6 @@ default_hooks = dict(
     checkpoint=dict(interval=max_epochs))
 custom_hooks = [
     dict(type='SyncBuffersHook'),
+    dict(type='EpochSeedHook'),
     dict(type='TrainingCurveHook', keys=['loss', 'loss_kpt', 'acc_pose'], interval=5),
 ]

@@ -1,4 +1,6 @@
-from .hooks import BoundaryEquilibriumHook, TrainingCurveHook
+from .hooks import BoundaryEquilibriumHook, EpochSeedHook, TrainingCurveHook
 from .optimizers import GANOptimWrapperConstructor
 
-__all__ = ['BoundaryEquilibriumHook', 'TrainingCurveHook', 'GANOptimWrapperConstructor']
+__all__ = [
+    'BoundaryEquilibriumHook', 'EpochSeedHook', 'TrainingCurveHook', 'GANOptimWrapperConstructor'
+]

@@ -1,4 +1,5 @@
+from .epoch_seed_hook import EpochSeedHook
 from .equilibrium_hook import BoundaryEquilibriumHook
 from .training_curve_hook import TrainingCurveHook
 
-__all__ = ['BoundaryEquilibriumHook', 'TrainingCurveHook']
+__all__ = ['BoundaryEquilibriumHook', 'EpochSeedHook', 'TrainingCurveHook']

@@ -49,8 +49,8 @@ class PoseDiscriminator(BaseModule):
                  num_blocks: int = 1,
                  norm_cfg: ConfigType = dict(type='BN'),
                  init_cfg: OptMultiConfig = dict(
-                     type='Normal', layer=[], override=dict(name='final_layer', std=0.001,
-                                                            bias=0.0))):
+                     type='Normal', layer=[], override=dict(
+                         name='final_layer', type='Normal', std=0.001, bias=0.0))):
         super().__init__(init_cfg=init_cfg)
         if depth < 1:
             raise ValueError(f'PoseDiscriminator: depth must be >= 1, got {depth}')
