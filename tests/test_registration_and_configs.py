@@ -5,9 +5,8 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config
-
 from conftest import REPO
+from mmengine.config import Config
 
 import hrgan_plugin  # noqa: F401
 

@@ -3,9 +3,11 @@
 Every image holds one to ``max_people`` figures drawn over a cluttered
 background, with optional occluders.  A figure is a kinematic tree (torso,
 head, two arms and two legs) with random joint angles, body yaw (front or back
-view), in-plane rotation, scale, limb thickness and texture.  Left limbs carry
-a light centre stripe and the face (eyes, nose) is drawn only in front views,
-so left and right are distinguishable as in real images.
+view), in-plane rotation, scale, limb thickness and texture.  As with real people, left and
+right follow from the view: front views show the face (eyes, nose) and a
+chest badge, back views show neither.  The cue is mirror-consistent, so
+horizontal-flip augmentation and flip testing stay valid (a chirality cue
+drawn on one side, such as a stripe on the left limbs, would not be).
 
 Each figure is described by the union of the COCO and MPII joint sets
 (:data:`JOINTS`); :func:`to_coco_keypoints` and :func:`to_mpii_joints` select
@@ -39,15 +41,13 @@ MPII_INDICES = tuple(J[n] for n in (
     'right_wrist', 'right_elbow', 'right_shoulder', 'left_shoulder',
     'left_elbow', 'left_wrist'))
 
-# Limbs drawn as thick segments: (joint a, joint b, side) with side
-# 'left' | 'right' | 'centre'.
+# Limbs drawn as thick segments between two joints.
 LIMBS = (
-    ('left_shoulder', 'left_elbow', 'left'), ('left_elbow', 'left_wrist', 'left'),
-    ('right_shoulder', 'right_elbow', 'right'),
-    ('right_elbow', 'right_wrist', 'right'),
-    ('left_hip', 'left_knee', 'left'), ('left_knee', 'left_ankle', 'left'),
-    ('right_hip', 'right_knee', 'right'), ('right_knee', 'right_ankle', 'right'),
-    ('thorax', 'upper_neck', 'centre'))
+    ('left_shoulder', 'left_elbow'), ('left_elbow', 'left_wrist'),
+    ('right_shoulder', 'right_elbow'), ('right_elbow', 'right_wrist'),
+    ('left_hip', 'left_knee'), ('left_knee', 'left_ankle'),
+    ('right_hip', 'right_knee'), ('right_knee', 'right_ankle'),
+    ('thorax', 'upper_neck'))
 
 
 @dataclass
@@ -58,7 +58,9 @@ class Figure:
         joints (np.ndarray): ``(len(JOINTS), 2)`` pixel coordinates.
         visible (np.ndarray): ``(len(JOINTS),)`` COCO visibility flags 0/1/2.
         bbox (tuple): ``(x, y, w, h)`` of the drawn pixels.
-        area (float): number of pixels the figure covers before occlusion.
+        area (float): object scale for OKS, ``0.53 * w * h`` of the box: the
+            convention mmpose uses when a segmentation area is missing, since
+            the pixel area of a stick figure is far below a real person's.
         head_box (tuple): ``(x1, y1, x2, y2)`` around the head (MPII head box).
     """
     joints: np.ndarray
@@ -159,7 +161,6 @@ def _draw_figure(rng: np.random.Generator, pts: np.ndarray, facing: float,
                  head_r: float, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Rasterise a figure; returns (coverage mask, BGR layer)."""
     mask = np.zeros((size, size), np.uint8)
-    stripe = np.zeros((size, size), np.uint8)
     face = np.zeros((size, size), np.uint8)
     height = np.linalg.norm(pts[J['head_top']] - pts[J['pelvis']]) * 1.9
     limb_w = max(2, int(round(height * rng.uniform(0.035, 0.07))))
@@ -168,11 +169,8 @@ def _draw_figure(rng: np.random.Generator, pts: np.ndarray, facing: float,
     hull = cv2.convexHull(torso)
     cv2.fillConvexPoly(mask, hull, 255, cv2.LINE_AA)
     cv2.polylines(mask, [hull], True, 255, limb_w, cv2.LINE_AA)
-    for a, b, side in LIMBS:
+    for a, b in LIMBS:
         cv2.line(mask, tuple(ip[J[a]]), tuple(ip[J[b]]), 255, limb_w, cv2.LINE_AA)
-        if side == 'left':
-            cv2.line(stripe, tuple(ip[J[a]]), tuple(ip[J[b]]), 255,
-                     max(1, limb_w // 3), cv2.LINE_AA)
     for name in ('left_wrist', 'right_wrist', 'left_ankle', 'right_ankle'):
         cv2.circle(mask, tuple(ip[J[name]]), int(limb_w * 0.8), 255, -1, cv2.LINE_AA)
     head_c = (pts[J['head_top']] + pts[J['upper_neck']]) / 2
@@ -184,14 +182,16 @@ def _draw_figure(rng: np.random.Generator, pts: np.ndarray, facing: float,
     if facing > 0:
         for name in ('left_eye', 'right_eye', 'nose'):
             cv2.circle(face, tuple(ip[J[name]]), dot, 255, -1, cv2.LINE_AA)
+        chest = 0.55 * pts[J['thorax']] + 0.45 * pts[J['pelvis']]
+        cv2.circle(face, tuple(np.round(chest).astype(int)), max(2, limb_w // 2 + 1), 255, -1,
+                   cv2.LINE_AA)
     base = rng.uniform(30, 230, 3)
     layer = _texture(rng, (size, size), base)
     skin = np.array([rng.uniform(60, 200)] * 3) * np.array([0.8, 0.9, 1.0])
     head_mask = np.zeros_like(mask)
     cv2.circle(head_mask, tuple(np.round(head_c).astype(int)), int(round(head_r)), 255, -1)
     layer[head_mask > 0] = skin.astype(np.uint8)
-    layer[stripe > 0] = np.clip(base + 90, 0, 255).astype(np.uint8)
-    layer[face > 0] = (20, 20, 20)
+    layer[face > 0] = np.where(base.mean() > 128, 20, 235)
     return mask, layer
 
 
@@ -245,7 +245,7 @@ def render_image(rng: np.random.Generator, size: int = 256, max_people: int = 3,
         figures.append(Figure(
             joints=pts.astype(np.float32), visible=visible.astype(np.int64),
             bbox=(float(x0), float(y0), float(x1 - x0), float(y1 - y0)),
-            area=float(len(xs)), head_box=tuple(float(v) for v in head_box)))
+            area=float(0.53 * (x1 - x0) * (y1 - y0)), head_box=tuple(float(v) for v in head_box)))
     return img, figures
 
 

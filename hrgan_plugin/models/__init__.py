@@ -1,5 +1,6 @@
+from .backbones import HRUHourglassNet
 from .discriminators import PoseDiscriminator
 from .losses import BEGANLoss
 from .pose_estimators import AdversarialTopdownPoseEstimator
 
-__all__ = ['PoseDiscriminator', 'BEGANLoss', 'AdversarialTopdownPoseEstimator']
+__all__ = ['HRUHourglassNet', 'PoseDiscriminator', 'BEGANLoss', 'AdversarialTopdownPoseEstimator']

@@ -8,6 +8,14 @@ numpy._core.multiarray._reconstruct").  Rather than turning the safe loader
 off, :func:`register_checkpoint_safe_globals` adds exactly these data-only
 types to its allow-list, so the stock test, demo and ``--resume`` flows load
 our checkpoints while arbitrary pickled code is still rejected.
+
+mmengine also pickles each ``HistoryBuffer``'s statistics functions, which
+needs ``builtins.getattr`` on load, and allowing ``getattr`` would let a
+checkpoint reach arbitrary attributes.  The built-in statistics (min, max,
+current, mean) are re-created on load anyway, so
+:func:`register_checkpoint_safe_globals` also makes ``HistoryBuffer`` pickle
+only user-registered statistics: checkpoints written by runs that import the
+plugin need nothing beyond the allow-list above.
 """
 from __future__ import annotations
 
@@ -28,7 +36,29 @@ def checkpoint_safe_globals() -> list:
             *_NUMPY_DTYPES, *dtype_classes, HistoryBuffer]
 
 
+_DEFAULT_STATISTICS = ('min', 'max', 'current', 'mean')
+_mmengine_setstate = HistoryBuffer.__setstate__
+
+
+def _history_buffer_getstate(self: HistoryBuffer) -> dict:
+    """Pickle a buffer's data and only the statistics a user registered."""
+    state = {k: v for k, v in self.__dict__.items() if k != 'statistics_methods'}
+    custom = {name: fn for name, fn in self._statistics_methods.items()
+              if fn is not getattr(HistoryBuffer, name, None) or name not in _DEFAULT_STATISTICS}
+    if custom:
+        state['statistics_methods'] = custom
+    return state
+
+
+def _history_buffer_setstate(self: HistoryBuffer, state: dict) -> None:
+    _mmengine_setstate(self, dict(state))
+    self._set_default_statistics()
+
+
 def register_checkpoint_safe_globals() -> None:
-    """Add :func:`checkpoint_safe_globals` to torch's ``weights_only`` allow-list."""
+    """Add :func:`checkpoint_safe_globals` to torch's ``weights_only``
+    allow-list and make ``HistoryBuffer`` pickle without functions."""
+    HistoryBuffer.__getstate__ = _history_buffer_getstate
+    HistoryBuffer.__setstate__ = _history_buffer_setstate
     if hasattr(torch.serialization, 'add_safe_globals'):
         torch.serialization.add_safe_globals(checkpoint_safe_globals())

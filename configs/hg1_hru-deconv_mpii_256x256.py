@@ -1,0 +1,7 @@
+# Stacked hourglass, 1 stack: Hourglass Residual Units, 3x3 transposed-convolution upsampling.
+# Otherwise as hg8_res_mpii_256x256.py.
+_base_ = './hg8_res_mpii_256x256.py'
+
+model = dict(
+    backbone=dict(num_stacks=1, unit='hru', upsample='deconv', deconv_kernel=3),
+    head=dict(num_stages=1))

@@ -1,0 +1,7 @@
+# Stacked hourglass, 2 stacks: pre-activation residual units, nearest upsampling.
+# Otherwise as hg8_res_mpii_256x256.py.
+_base_ = './hg8_res_mpii_256x256.py'
+
+model = dict(
+    backbone=dict(num_stacks=2, unit='residual', upsample='nearest'),
+    head=dict(num_stages=2))

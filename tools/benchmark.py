@@ -1,0 +1,194 @@
+"""Time training and inference of one config, or two side by side.
+
+Training iterations are timed exactly as the runner runs them (data
+preprocessing, forward, backward, optimiser steps and every hook's
+``before/after_train_iter``) on a batch fetched beforehand; fetching batches
+through the config's pipeline is timed separately as data time.  Inference is
+timed with and without flip test.  With ``--vs`` the two configs run in the
+same process, interleaved iteration by iteration after warm-up, so the ratio
+is not skewed by a machine that speeds up or slows down.
+
+Images come from the synthetic dataset (``make data``) in the format of the
+config's dataset (COCO or MPII), through the config's own pipeline::
+
+    python tools/benchmark.py configs/hrnet_w32_coco_256x192.py \
+        --vs configs/hrgan_w32_coco_256x192.py --iters 10 --batch 8
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import os.path as osp
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+import hrgan_plugin  # noqa: F401  (registers the plugin's modules)
+from hrgan_plugin.utils.preflight import DataConfigError, check_data_paths
+
+SYNTHETIC = {
+    'CocoDataset': dict(ann='annotations/coco_{}.json'),
+    'MpiiDataset': dict(ann='annotations/mpii_{}.json'),
+}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config')
+    parser.add_argument('--vs', help='second config, timed interleaved with the first')
+    parser.add_argument('--iters', type=int, default=10, help='timed iterations')
+    parser.add_argument('--warmup', type=int, default=2, help='untimed iterations first')
+    parser.add_argument('--batch', type=int, default=8)
+    parser.add_argument('--amp', action='store_true', help='AmpOptimWrapper / autocast')
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu',
+                        choices=['cpu', 'cuda'])
+    parser.add_argument('--data-root', default='data/synthetic/',
+                        help='synthetic dataset root (make data)')
+    parser.add_argument('--out', default='bench_results/benchmark.json', help='JSON output')
+    return parser.parse_args()
+
+
+def bench_config(path: str, args: argparse.Namespace, work_dir: str) -> Config:
+    """The config with synthetic data, the requested batch and no logging."""
+    cfg = Config.fromfile(path)
+    ds_type = cfg.train_dataloader.dataset.type
+    if ds_type not in SYNTHETIC:
+        raise ValueError(f'{path}: benchmark supports {sorted(SYNTHETIC)} datasets, '
+                         f'not {ds_type}')
+    ann = SYNTHETIC[ds_type]['ann']
+    for key, split in (('train_dataloader', 'train'), ('val_dataloader', 'val')):
+        loader = cfg[key]
+        loader.update(batch_size=args.batch, num_workers=0, persistent_workers=False)
+        loader.dataset.update(data_root=args.data_root, ann_file=ann.format(split),
+                              data_prefix=dict(img=f'images/{split}/'), bbox_file=None,
+                              headbox_file=None)
+        if ds_type == 'MpiiDataset':
+            loader.dataset.pop('bbox_file')
+        else:
+            loader.dataset.pop('headbox_file')
+    for key in ('test_dataloader', 'test_cfg', 'test_evaluator', 'val_evaluator', 'val_cfg'):
+        cfg.pop(key, None)
+    cfg.val_dataloader = None
+    cfg.work_dir = work_dir
+    cfg.log_level = 'WARNING'
+    cfg.default_hooks.pop('checkpoint', None)
+    cfg.default_hooks.pop('logger', None)
+    cfg.visualizer = dict(type='PoseLocalVisualizer', vis_backends=[],
+                          name=f'vis_{osp.basename(path)}')
+    if args.amp:
+        wrappers = ([cfg.optim_wrapper[k] for k in ('generator', 'discriminator')]
+                    if 'generator' in cfg.optim_wrapper else [cfg.optim_wrapper])
+        for w in wrappers:
+            w['type'] = 'AmpOptimWrapper'
+    cfg.model.backbone.init_cfg = None
+    check_data_paths(cfg, ('train_dataloader', ))
+    return cfg
+
+
+class Bench:
+    """A runner prepared as ``Runner.train`` prepares it, driven by hand."""
+
+    def __init__(self, path: str, args: argparse.Namespace, work_dir: str):
+        self.name = osp.splitext(osp.basename(path))[0]
+        cfg = bench_config(path, args, work_dir)
+        cfg.experiment_name = f'bench_{self.name}_{id(self)}'
+        runner = Runner.from_cfg(cfg)
+        runner.model.to(args.device)
+        runner._train_loop = runner.build_train_loop(runner._train_loop)
+        runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
+        if runner.param_schedulers is not None:
+            runner.param_schedulers = runner.build_param_scheduler(runner.param_schedulers)
+        runner.call_hook('before_run')
+        runner.optim_wrapper.initialize_count_status(runner.model, 0, runner.train_loop.max_iters)
+        runner.call_hook('before_train')
+        runner.call_hook('before_train_epoch')
+        self.runner = runner
+        self.device = args.device
+        self.loader = iter(runner.train_loop.dataloader)
+        self.batch = next(self.loader)
+        self.times: dict[str, list[float]] = {'data': [], 'train': [], 'infer': [],
+                                              'infer_flip': []}
+        self.idx = 0
+
+    def _sync(self) -> None:
+        if self.device == 'cuda':
+            torch.cuda.synchronize()
+
+    @contextmanager
+    def _timed(self, key: str, record: bool):
+        self._sync()
+        start = time.perf_counter()
+        yield
+        self._sync()
+        if record:
+            self.times[key].append(time.perf_counter() - start)
+
+    def step(self, record: bool) -> None:
+        with self._timed('data', record):
+            try:
+                next(self.loader)
+            except StopIteration:
+                self.loader = iter(self.runner.train_loop.dataloader)
+                next(self.loader)
+        model = self.runner.model
+        with self._timed('train', record):
+            model.train()
+            self.runner.train_loop.run_iter(self.idx, self.batch)
+        self.idx += 1
+        inner = model.module if hasattr(model, 'module') else model
+        model.eval()
+        for key, flip in (('infer', False), ('infer_flip', True)):
+            inner.test_cfg['flip_test'] = flip
+            with self._timed(key, record), torch.no_grad():
+                model.test_step(self.batch)
+
+    def medians(self) -> dict[str, float]:
+        return {k: statistics.median(v) for k, v in self.times.items() if v}
+
+
+def main() -> int:
+    args = parse_args()
+    configs = [args.config] + ([args.vs] if args.vs else [])
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            benches = [Bench(c, args, osp.join(tmp, str(i))) for i, c in enumerate(configs)]
+        except (DataConfigError, ValueError) as err:
+            print(f'error: {err} (run `make data` for the synthetic data)', file=sys.stderr)
+            return 2
+        for i in range(args.warmup + args.iters):
+            for b in benches:
+                b.step(record=i >= args.warmup)
+    rows = {b.name: b.medians() for b in benches}
+    result = dict(device=args.device, batch=args.batch, iters=args.iters, amp=args.amp,
+                  torch_threads=torch.get_num_threads(), medians_s=rows)
+    names = list(rows)
+    header = f'{"config":<42}' + ''.join(f'{k:>12}' for k in ('data', 'train', 'infer',
+                                                               'infer_flip'))
+    print(f'median seconds per batch of {args.batch} on {args.device}'
+          f'{" (AMP)" if args.amp else ""}, {args.iters} iterations after {args.warmup} warm-up')
+    print(header)
+    for name, m in rows.items():
+        print(f'{name:<42}' + ''.join(f'{m[k]:>12.4f}' for k in ('data', 'train', 'infer',
+                                                                   'infer_flip')))
+    if len(names) == 2:
+        ratios = {k: rows[names[1]][k] / rows[names[0]][k]
+                  for k in ('train', 'infer', 'infer_flip')}
+        result['ratio'] = dict(numerator=names[1], denominator=names[0], **ratios)
+        print(f'{"ratio (second / first)":<42}{"":>12}' +
+              ''.join(f'{ratios[k]:>12.3f}' for k in ('train', 'infer', 'infer_flip')))
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    with open(args.out, 'w') as f:
+        json.dump(result, f, indent=2)
+    print(f'wrote {args.out}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
