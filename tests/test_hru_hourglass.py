@@ -4,8 +4,7 @@ import torch
 import torch.nn as nn
 from mmpose.registry import MODELS
 
-from hrgan_plugin.models.backbones.hru import (HourglassResidualUnit, PreActResidual,
-                                               make_upsample)
+from hrgan_plugin.models.backbones.hru import HourglassResidualUnit, PreActResidual, make_upsample
 from hrgan_plugin.models.backbones.hru_hourglass import HRUHourglassModule
 
 VARIANTS = {

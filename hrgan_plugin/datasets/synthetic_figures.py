@@ -2,12 +2,13 @@
 
 Every image holds one to ``max_people`` figures drawn over a cluttered
 background, with optional occluders.  A figure is a kinematic tree (torso,
-head, two arms and two legs) with random joint angles, body yaw (front or back
-view), in-plane rotation, scale, limb thickness and texture.  As with real people, left and
-right follow from the view: front views show the face (eyes, nose) and a
-chest badge, back views show neither.  The cue is mirror-consistent, so
-horizontal-flip augmentation and flip testing stay valid (a chirality cue
-drawn on one side, such as a stripe on the left limbs, would not be).
+head, arms ending in hands, legs ending in shoes) with random joint angles,
+body yaw (front or back view), in-plane rotation, scale, limb thickness and
+texture.  As with real people, left and right follow from the view: front
+views show the face (eyes, nose) and a chest badge, back views show neither.
+The cue is mirror-consistent, so horizontal-flip augmentation and flip
+testing stay valid (a chirality cue drawn on one side, such as a stripe on
+the left limbs, would not be).
 
 Each figure is described by the union of the COCO and MPII joint sets
 (:data:`JOINTS`); :func:`to_coco_keypoints` and :func:`to_mpii_joints` select
@@ -141,7 +142,7 @@ def _background(rng: np.random.Generator, size: int) -> np.ndarray:
     img = np.broadcast_to(img, (size, size, 3)).copy()
     for _ in range(rng.integers(3, 12)):  # clutter, some of it limb-like
         col = tuple(float(c) for c in rng.uniform(0, 255, 3))
-        kind = rng.integers(3)
+        kind = rng.choice(3, p=[0.4, 0.4, 0.2])
         if kind == 0:
             p0, p1 = rng.uniform(0, size, 2), rng.uniform(0, size, 2)
             cv2.rectangle(img, tuple(int(v) for v in p0), tuple(int(v) for v in p1), col, -1)
@@ -171,8 +172,17 @@ def _draw_figure(rng: np.random.Generator, pts: np.ndarray, facing: float,
     cv2.polylines(mask, [hull], True, 255, limb_w, cv2.LINE_AA)
     for a, b in LIMBS:
         cv2.line(mask, tuple(ip[J[a]]), tuple(ip[J[b]]), 255, limb_w, cv2.LINE_AA)
-    for name in ('left_wrist', 'right_wrist', 'left_ankle', 'right_ankle'):
-        cv2.circle(mask, tuple(ip[J[name]]), int(limb_w * 0.8), 255, -1, cv2.LINE_AA)
+    # hands: skin-coloured discs; feet: dark shoes pointing away from the shin
+    skin_parts = np.zeros((size, size), np.uint8)
+    shoes = np.zeros((size, size), np.uint8)
+    for name in ('left_wrist', 'right_wrist'):
+        cv2.circle(skin_parts, tuple(ip[J[name]]), int(limb_w * 1.1) + 1, 255, -1, cv2.LINE_AA)
+    for side in ('left', 'right'):
+        ankle, knee = pts[J[f'{side}_ankle']], pts[J[f'{side}_knee']]
+        axis = np.degrees(np.arctan2(*(ankle - knee)[::-1])) + 90 * np.sign(facing + 1e-6)
+        cv2.ellipse(shoes, tuple(ip[J[f'{side}_ankle']]), (int(limb_w * 1.6) + 1, limb_w),
+                    float(axis), 0, 360, 255, -1, cv2.LINE_AA)
+    mask |= skin_parts | shoes
     head_c = (pts[J['head_top']] + pts[J['upper_neck']]) / 2
     cv2.circle(mask, tuple(np.round(head_c).astype(int)), int(round(head_r)), 255, -1,
                cv2.LINE_AA)
@@ -190,7 +200,8 @@ def _draw_figure(rng: np.random.Generator, pts: np.ndarray, facing: float,
     skin = np.array([rng.uniform(60, 200)] * 3) * np.array([0.8, 0.9, 1.0])
     head_mask = np.zeros_like(mask)
     cv2.circle(head_mask, tuple(np.round(head_c).astype(int)), int(round(head_r)), 255, -1)
-    layer[head_mask > 0] = skin.astype(np.uint8)
+    layer[(head_mask > 0) | (skin_parts > 0)] = skin.astype(np.uint8)
+    layer[shoes > 0] = (rng.uniform(10, 60, 3)).astype(np.uint8)
     layer[face > 0] = np.where(base.mean() > 128, 20, 235)
     return mask, layer
 

@@ -1,6 +1,15 @@
-from .hooks import BoundaryEquilibriumHook, EpochSeedHook, TrainingCurveHook
+from .hooks import (
+                    AdversarialAugmentationHook,
+                    BoundaryEquilibriumHook,
+                    EpochSeedHook,
+                    TrainingCurveHook,
+)
 from .optimizers import GANOptimWrapperConstructor
 
 __all__ = [
-    'BoundaryEquilibriumHook', 'EpochSeedHook', 'TrainingCurveHook', 'GANOptimWrapperConstructor'
+    'AdversarialAugmentationHook',
+    'BoundaryEquilibriumHook',
+    'EpochSeedHook',
+    'TrainingCurveHook',
+    'GANOptimWrapperConstructor',
 ]

@@ -1,5 +1,11 @@
+from .adversarial_augmentation_hook import AdversarialAugmentationHook
 from .epoch_seed_hook import EpochSeedHook
 from .equilibrium_hook import BoundaryEquilibriumHook
 from .training_curve_hook import TrainingCurveHook
 
-__all__ = ['BoundaryEquilibriumHook', 'EpochSeedHook', 'TrainingCurveHook']
+__all__ = [
+    'AdversarialAugmentationHook',
+    'BoundaryEquilibriumHook',
+    'EpochSeedHook',
+    'TrainingCurveHook',
+]

@@ -1,0 +1,12 @@
+# The HRU stacked hourglass (8 stacks, transposed-convolution upsampling) on
+# MPII with adversarial data augmentation (ASR + AHO), the paper's setting
+# with our hourglass: AHO occludes the stem features, the augmentation
+# network reads the stem and the first hourglass.
+_base_ = './hg8_hru-deconv_mpii_256x256.py'
+
+custom_hooks = [
+    dict(type='SyncBuffersHook'),
+    dict(type='EpochSeedHook'),
+    dict(type='AdversarialAugmentationHook', split=(1, 1, 1), pretrain_iters=500),
+    dict(type='TrainingCurveHook', keys=['loss_kpt', 'aug_kl', 'aug_harder']),
+]

@@ -1,0 +1,506 @@
+"""Adversarial data augmentation (ASR + AHO) for any top-down heatmap model."""
+from __future__ import annotations
+
+import json
+import os.path as osp
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Optional
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.dist import all_reduce, broadcast, is_main_process
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.registry import OPTIMIZERS
+from mmpose.datasets.transforms import PackPoseInputs
+from mmpose.registry import HOOKS, MODELS
+from torch import Tensor
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from ...augmentation.distributions import (
+    BoundedGaussianBins,
+    aho_pretrain_targets,
+    asr_pretrain_targets,
+    entropy,
+    reward_penalty_target,
+    sample_bins,
+)
+from ...augmentation.geometry import (
+    scale_from_exponent,
+    scale_rotation_matrices,
+    transform_keypoints,
+    warp_images,
+)
+from ...augmentation.occlusion import apply_masks, grid_masks
+
+#: (features read by the augmentation net, features occluded by AHO) per backbone
+DEFAULT_MODULES = {
+    'HRNet': (['backbone.stage3'], ['backbone.stage2']),
+    'HRUHourglassNet': (['backbone.stem', 'backbone.hourglasses.0'], ['backbone.stem']),
+    'ResNet': (['backbone.layer2', 'backbone.layer3', 'backbone.layer4'], ['backbone.layer1']),
+}
+DISTRIBUTIONS = ('scale', 'rotation', 'occlusion')
+
+
+def _unwrap(module: nn.Module) -> nn.Module:
+    return module.module if is_model_wrapper(module) else module
+
+
+def resolve_module(model: nn.Module, name: str) -> nn.Module:
+    """``model.get_submodule(name)`` looking through DDP wrappers."""
+    module = _unwrap(model)
+    for part in name.split('.'):
+        if not hasattr(module, part) and not (isinstance(module, (nn.ModuleList, nn.Sequential))
+                                              and part.isdigit()):
+            raise KeyError(f'AdversarialAugmentationHook: the model has no module {name!r}')
+        module = _unwrap(module[int(part)] if part.isdigit() and isinstance(
+            module, (nn.ModuleList, nn.Sequential)) else getattr(module, part))
+    return module
+
+
+def per_sample_loss(pred: Tensor, target: Tensor, weight: Tensor) -> Tensor:
+    """Keypoint-weighted heatmap MSE of each sample ``(B,)``."""
+    return ((pred.float() - target.float()).pow(2) * weight[:, :, None, None]).mean((1, 2, 3))
+
+
+def scale_rotate_samples(inputs: list[Tensor], samples: list, rows: Sequence[int],
+                         scale: Tensor, angle: Tensor, codec) -> None:
+    """Scale and rotate the images ``inputs[rows]`` about their centres (in
+    place, batched) and regenerate their keypoints, heatmap targets and
+    keypoint weights with ``codec`` (the model's own)."""
+    if not len(rows):
+        return
+    h, w = inputs[rows[0]].shape[-2:]
+    matrices = scale_rotation_matrices(scale, angle, (w, h))
+    images = torch.stack([inputs[r] for r in rows])
+    warped = warp_images(images, matrices).round().clamp(0, 255).to(images.dtype)
+    kpts = torch.stack([torch.as_tensor(np.asarray(samples[r].gt_instances.transformed_keypoints),
+                                        dtype=torch.float32) for r in rows])
+    moved = transform_keypoints(kpts, matrices).numpy()
+    for j, r in enumerate(rows):
+        inputs[r] = warped[j]
+        sample = samples[r]
+        visible = np.asarray(sample.gt_instances.keypoints_visible)
+        encoded = codec.encode(moved[j], visible)
+        sample.gt_instances.transformed_keypoints = moved[j]
+        sample.gt_fields.heatmaps = torch.as_tensor(encoded['heatmaps'])
+        sample.gt_instance_labels.keypoint_weights = torch.as_tensor(
+            encoded['keypoint_weights'], dtype=torch.float32)
+
+
+@contextmanager
+def frozen_bn_statistics(model: nn.Module) -> Iterator[None]:
+    """Run BN layers on batch statistics without updating running ones."""
+    saved = []
+    for m in model.modules():
+        if isinstance(m, _BatchNorm) and m.track_running_stats:
+            saved.append((m, m.momentum, m.num_batches_tracked.clone()))
+            m.momentum = 0.0
+    try:
+        yield
+    finally:
+        for m, momentum, tracked in saved:
+            m.momentum = momentum
+            m.num_batches_tracked.copy_(tracked)
+
+
+@HOOKS.register_module()
+class AdversarialAugmentationHook(Hook):
+    """Adversarial scale/rotation (ASR) and hierarchical occlusion (AHO)
+    augmentation learned online against the pose network (Peng et al., CVPR
+    2018, Algorithm 1), for any mmpose top-down heatmap model.
+
+    Every training batch is split into random / ASR / AHO parts (``split``).
+    Before the step, the ASR and AHO images go through the pose network once
+    without gradients (their random-augmentation reference, BN running
+    statistics untouched); the augmentation network reads the (detached)
+    features of that pass and predicts the scale, rotation and occlusion
+    distributions.  ASR images are then scaled and rotated (bins sampled from
+    the distributions, values from the bins' bounded Gaussians) together with
+    their keypoints, and their targets regenerated with the model's codec;
+    AHO images get 1-2 grid cells occluded in the configured feature maps
+    during the training forward only.  After the step the pose loss of each
+    adversarial sample is compared with its reference: harder samples reward
+    the sampled bins, easier ones penalise them (``alpha``/``beta``, clipping
+    to ``[0, 2/k]``), and the augmentation network is trained towards the
+    resulting targets by KL divergence with its own optimiser.  During the
+    first ``pretrain_iters`` iterations bins and cells are drawn uniformly and
+    the targets are the accumulated pose losses over the scale x rotation
+    bins (ASR) and each image's histogram of joints over the grid (AHO).
+
+    The network's gradients are averaged over ranks and its initial weights
+    broadcast from rank 0, so every rank holds the same augmentation network.
+    Its weights, optimiser, phase and accumulators are saved in checkpoints.
+    Logged: ``aug_entropy_{scale,rotation,occlusion}``, ``aug_kl``,
+    ``aug_harder`` (fraction of adversarial samples harder than their
+    reference); ``<work_dir>/adversarial_augmentation.jsonl`` gets the mean
+    distributions every ``log_interval`` iterations and
+    ``adversarial_augmentation.png`` their evolution at the end.
+
+    The train pipeline's ``PackPoseInputs`` is switched to
+    ``pack_transformed=True`` (ASR needs the input-space keypoints).
+
+    Args:
+        aug_net (dict): ``AugmentationNet`` config without ``in_channels``
+            (taken from the features). Defaults to ``dict(type='AugmentationNet')``.
+        optimizer (dict): its optimiser. Defaults to RMSprop 5e-5 (released code).
+        split (Sequence[float]): relative sizes of the random, ASR and AHO
+            parts of each batch. Defaults to (1, 1, 1).
+        scale_bins (dict): ``num``, ``range`` (exponents e, scale 2^e) and
+            ``sigma``. Defaults to 7 bins over -0.6..0.6, sigma 0.05.
+        rotation_bins (dict): ``num``, ``range`` (degrees), ``sigma``.
+            Defaults to 9 bins over -60..60, sigma 5.
+        occlusion_grid (tuple[int, int]): ``(w, h)``; must match the net's.
+            Defaults to (4, 4).
+        max_occluded_cells (int): AHO occludes 1..this many cells. Defaults to 2.
+        alpha (float): reward rate. Defaults to 0.2.
+        beta (float): penalty rate. Defaults to 0.5.
+        clip (bool): clip target probabilities to ``[0, 2/k]``. Defaults to True.
+        pretrain_iters (int): iterations of the pre-training phase. Defaults to 500.
+        feature_modules (list[str], optional): modules whose outputs the
+            augmentation net reads; defaults per backbone in ``DEFAULT_MODULES``.
+        mask_modules (list[str], optional): modules whose outputs AHO occludes.
+        log_interval (int): iterations between jsonl lines. Defaults to 50.
+    """
+
+    priority = 'NORMAL'  # before LoggerHook reads this iteration's scalars
+
+    def __init__(self,
+                 aug_net: dict = dict(type='AugmentationNet'),
+                 optimizer: dict = dict(type='RMSprop', lr=5e-5),
+                 split: Sequence[float] = (1, 1, 1),
+                 scale_bins: dict = dict(num=7, range=(-0.6, 0.6), sigma=0.05),
+                 rotation_bins: dict = dict(num=9, range=(-60.0, 60.0), sigma=5.0),
+                 occlusion_grid: Sequence[int] = (4, 4),
+                 max_occluded_cells: int = 2,
+                 alpha: float = 0.2,
+                 beta: float = 0.5,
+                 clip: bool = True,
+                 pretrain_iters: int = 500,
+                 feature_modules: Optional[list[str]] = None,
+                 mask_modules: Optional[list[str]] = None,
+                 log_interval: int = 50,
+                 out_file: str = 'adversarial_augmentation.jsonl',
+                 plot_file: str = 'adversarial_augmentation.png') -> None:
+        if len(split) != 3 or min(split) < 0 or sum(split) <= 0:
+            raise ValueError(f'split must be 3 non-negative weights (random, ASR, AHO), '
+                             f'got {split}')
+        self.aug_net_cfg = dict(aug_net)
+        self.aug_net_cfg.update(num_scale_bins=scale_bins['num'],
+                                num_rotation_bins=rotation_bins['num'],
+                                occlusion_grid=tuple(occlusion_grid))
+        self.optimizer_cfg = dict(optimizer)
+        self.split = tuple(float(s) for s in split)
+        self.scale_bins = BoundedGaussianBins(scale_bins['num'], scale_bins['range'],
+                                              scale_bins['sigma'])
+        self.rotation_bins = BoundedGaussianBins(rotation_bins['num'], rotation_bins['range'],
+                                                 rotation_bins['sigma'])
+        self.occlusion_grid = tuple(occlusion_grid)
+        self.max_occluded_cells = max_occluded_cells
+        self.alpha, self.beta, self.clip = alpha, beta, clip
+        self.pretrain_iters = pretrain_iters
+        self.feature_modules = feature_modules
+        self.mask_modules = mask_modules
+        self.log_interval = log_interval
+        self.out_file, self.plot_file = out_file, plot_file
+        self.aug_net: Optional[nn.Module] = None
+        self.optimizer: Optional[torch.optim.Optimizer] = None
+        self.in_channels: Optional[list[int]] = None
+        self.iters_done = 0
+        m, n = self.scale_bins.num, self.rotation_bins.num
+        self.loss_sum = torch.zeros(m, n, dtype=torch.float64)
+        self.loss_count = torch.zeros(m, n, dtype=torch.float64)
+        self._features: Optional[list[Tensor]] = None
+        self._masks: Optional[tuple[Tensor, Tensor]] = None
+        self._pred: Optional[Tensor] = None
+        self._capture_pred = False
+        self._ctx: Optional[dict] = None
+        self._pending_state: Optional[dict] = None
+
+    # ------------------------------------------------------------ set-up
+    @property
+    def pretraining(self) -> bool:
+        return self.iters_done < self.pretrain_iters
+
+    def before_train(self, runner) -> None:
+        model = _unwrap(runner.model)
+        head = _unwrap(model.head)
+        self.codec = getattr(head, 'decoder', None)
+        if self.codec is None:
+            raise ValueError('AdversarialAugmentationHook needs the head to have a `decoder` '
+                             '(the codec used to regenerate ASR targets)')
+        backbone = type(_unwrap(model.backbone)).__name__
+        features, masks = DEFAULT_MODULES.get(backbone, (None, None))
+        self.feature_modules = self.feature_modules or features
+        self.mask_modules = self.mask_modules or masks
+        if not self.feature_modules or not self.mask_modules:
+            raise ValueError(f'AdversarialAugmentationHook has no default modules for backbone '
+                             f'{backbone}; set feature_modules and mask_modules')
+        for name in self.feature_modules:
+            resolve_module(model, name).register_forward_hook(self._capture_features)
+        for name in self.mask_modules:
+            resolve_module(model, name).register_forward_hook(self._apply_masks)
+        self._prediction_layer(head).register_forward_hook(self._capture_prediction)
+        self._pack_transformed(runner.train_dataloader.dataset)
+        self.device = next(model.parameters()).device
+        if self._pending_state is not None:
+            self._build(self._pending_state['in_channels'])
+            self._load(self._pending_state)
+
+    @staticmethod
+    def _prediction_layer(head: nn.Module) -> nn.Module:
+        """The head's last layer, which emits the (last stage's) heatmaps.
+        Heads compute their loss through ``self.forward``, which bypasses
+        hooks on the head itself, so the prediction is read here."""
+        if isinstance(getattr(head, 'final_layer', None), nn.Module):
+            return head.final_layer
+        if isinstance(getattr(head, 'multi_final_layers', None), nn.ModuleList):
+            return head.multi_final_layers[-1]
+        raise ValueError(f'AdversarialAugmentationHook supports heatmap heads with '
+                         f'`final_layer` or `multi_final_layers`, not {type(head).__name__}')
+
+    @staticmethod
+    def _pack_transformed(dataset) -> None:
+        datasets, packers = [dataset], []
+        while datasets:
+            ds = datasets.pop()
+            datasets += list(getattr(ds, 'datasets', []))
+            if hasattr(ds, 'dataset'):
+                datasets.append(ds.dataset)
+            packers += [t for t in getattr(getattr(ds, 'pipeline', None), 'transforms', [])
+                        if isinstance(t, PackPoseInputs)]
+        if not packers:
+            raise ValueError('AdversarialAugmentationHook: the train pipeline has no '
+                             'PackPoseInputs')
+        for t in packers:
+            t.pack_transformed = True
+
+    def _build(self, in_channels: list[int]) -> None:
+        self.in_channels = list(in_channels)
+        self.aug_net = MODELS.build(dict(self.aug_net_cfg, in_channels=self.in_channels))
+        self.aug_net.init_weights()
+        self.aug_net.to(self.device)
+        for p in self.aug_net.state_dict().values():
+            broadcast(p, 0)  # identical augmentation net on every rank
+        self.optimizer = OPTIMIZERS.build(dict(self.optimizer_cfg,
+                                               params=self.aug_net.parameters()))
+
+    # ------------------------------------------------------- forward hooks
+    def _capture_features(self, module, args, output) -> None:
+        if self._features is not None:
+            outs = output if isinstance(output, (list, tuple)) else [output]
+            self._features += [o.detach() for o in outs]
+
+    def _apply_masks(self, module, args, output):
+        if self._masks is None:
+            return None
+        rows, masks = self._masks
+        if isinstance(output, (list, tuple)):
+            return type(output)(apply_masks(o, masks, rows) for o in output)
+        return apply_masks(output, masks, rows)
+
+    def _capture_prediction(self, module, args, output) -> None:
+        if self._capture_pred:
+            self._pred = output.detach()
+
+    # --------------------------------------------------------- iteration
+    def _split_rows(self, batch_size: int) -> tuple[list[int], list[int]]:
+        total = sum(self.split)
+        n_asr = int(round(batch_size * self.split[1] / total))
+        n_aho = int(round(batch_size * self.split[2] / total))
+        n_aho = min(n_aho, batch_size - n_asr)
+        start = batch_size - n_asr - n_aho
+        return list(range(start, start + n_asr)), list(range(start + n_asr, batch_size))
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        inputs, samples = data_batch['inputs'], data_batch['data_samples']
+        asr_rows, aho_rows = self._split_rows(len(inputs))
+        adv_rows = asr_rows + aho_rows
+        if not adv_rows:
+            self._ctx = None
+            return
+        model = _unwrap(runner.model)
+        ref = model.data_preprocessor(
+            dict(inputs=[inputs[r] for r in adv_rows], data_samples=[samples[r] for r in adv_rows]),
+            True)
+        gt, weight = self._targets(ref['data_samples'])
+        self._features = []
+        with torch.no_grad(), frozen_bn_statistics(model):
+            preds = model.head(model.extract_feat(ref['inputs']))
+        features, self._features = self._features, None
+        pred = preds[-1] if isinstance(preds, (list, tuple)) else preds
+        ref_loss = per_sample_loss(pred, gt, weight)
+        if self.aug_net is None:
+            self._build([f.shape[1] for f in features])
+        self.aug_net.train()
+        log_probs = self.aug_net(features)
+        probs = {k: v.detach().exp().cpu() for k, v in log_probs.items()}
+        n_asr = len(asr_rows)
+
+        if self.pretraining:  # uniform bins and cells
+            uniform = {k: torch.ones_like(v) for k, v in probs.items()}
+            draw_from = uniform
+        else:
+            draw_from = probs
+        scale_idx = sample_bins(draw_from['scale'][:n_asr])[:, 0]
+        rot_idx = sample_bins(draw_from['rotation'][:n_asr])[:, 0]
+        scale_rotate_samples(inputs, samples, asr_rows,
+                             scale_from_exponent(self.scale_bins.sample(scale_idx)),
+                             self.rotation_bins.sample(rot_idx), self.codec)
+        cells = sample_bins(draw_from['occlusion'][n_asr:], self.max_occluded_cells)
+        keep = torch.randint(1, self.max_occluded_cells + 1, (len(cells), 1))
+        cells = torch.where(torch.arange(cells.shape[1])[None] < keep, cells, -1)
+        self._masks = (torch.tensor(aho_rows, dtype=torch.long),
+                       grid_masks(cells, self.occlusion_grid).to(self.device))
+        self._capture_pred = True
+        self._ctx = dict(asr_rows=asr_rows, aho_rows=aho_rows, ref_loss=ref_loss.cpu(),
+                         log_probs=log_probs, probs=probs, scale_idx=scale_idx,
+                         rot_idx=rot_idx, cells=cells, ref_samples=ref['data_samples'])
+
+    def _targets(self, samples) -> tuple[Tensor, Tensor]:
+        gt = torch.stack([s.gt_fields.heatmaps for s in samples]).to(self.device)
+        weight = torch.cat([s.gt_instance_labels.keypoint_weights for s in samples])
+        return gt, weight.to(self.device)
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+                         outputs: Optional[dict] = None) -> None:
+        self._masks, self._capture_pred = None, False
+        ctx, self._ctx = self._ctx, None
+        if ctx is None:
+            return
+        asr_rows, aho_rows = ctx['asr_rows'], ctx['aho_rows']
+        rows = asr_rows + aho_rows
+        gt, weight = self._targets([data_batch['data_samples'][r] for r in rows])
+        adv_loss = per_sample_loss(self._pred[rows], gt, weight).cpu()
+        self._pred = None
+        harder = adv_loss > ctx['ref_loss']
+        n_asr = len(asr_rows)
+        probs, log_probs = ctx['probs'], ctx['log_probs']
+
+        if self.pretraining:
+            acc = torch.zeros_like(self.loss_sum), torch.zeros_like(self.loss_count)
+            acc[0].index_put_((ctx['scale_idx'], ctx['rot_idx']), adv_loss[:n_asr].double(),
+                              accumulate=True)
+            acc[1].index_put_((ctx['scale_idx'], ctx['rot_idx']),
+                              torch.ones(n_asr, dtype=torch.float64), accumulate=True)
+            for t in acc:
+                all_reduce(t, op='sum')
+            self.loss_sum += acc[0]
+            self.loss_count += acc[1]
+            scale_t, rot_t = asr_pretrain_targets(self.loss_sum, self.loss_count)
+            samples = ctx['ref_samples']
+            kpts = torch.stack([torch.as_tensor(np.asarray(s.gt_instances.transformed_keypoints),
+                                                dtype=torch.float32)[0] for s in samples])
+            vis = torch.cat([s.gt_instance_labels.keypoint_weights.cpu() for s in samples])
+            targets = dict(
+                scale=(slice(None), scale_t.float().expand(len(rows), -1)),
+                rotation=(slice(None), rot_t.float().expand(len(rows), -1)),
+                occlusion=(slice(None), aho_pretrain_targets(
+                    kpts, vis, samples[0].metainfo['input_size'], self.occlusion_grid)))
+        else:
+            asr, aho = slice(0, n_asr), slice(n_asr, len(rows))
+            targets = dict(
+                scale=(asr, reward_penalty_target(probs['scale'][asr], ctx['scale_idx'],
+                                                  harder[asr], self.alpha, self.beta,
+                                                  self.clip)),
+                rotation=(asr, reward_penalty_target(probs['rotation'][asr], ctx['rot_idx'],
+                                                     harder[asr], self.alpha, self.beta,
+                                                     self.clip)),
+                occlusion=(aho, self._occlusion_targets(probs['occlusion'][aho], ctx['cells'],
+                                                        harder[aho])))
+        kl = sum(F.kl_div(log_probs[k][sel], t.to(self.device), reduction='batchmean')
+                 for k, (sel, t) in targets.items() if len(t))
+        self.optimizer.zero_grad()
+        kl.backward()
+        for p in self.aug_net.parameters():
+            if p.grad is not None:
+                all_reduce(p.grad, op='mean')
+        self.optimizer.step()
+        phase = 'pretrain' if self.pretraining else 'joint'
+        self.iters_done += 1
+        self._log(runner, probs, float(kl.detach()), harder, phase)
+
+    def _occlusion_targets(self, probs: Tensor, cells: Tensor, harder: Tensor) -> Tensor:
+        """Reward/penalty on the sampled cells (unused slots are -1)."""
+        out = probs.clone()
+        for c in range(cells.shape[1]):
+            used = cells[:, c] >= 0
+            if used.any():
+                out[used] = reward_penalty_target(out[used], cells[used, c], harder[used],
+                                                  self.alpha, self.beta, self.clip)
+        return out
+
+    # ------------------------------------------------------------ logging
+    def _log(self, runner, probs: dict[str, Tensor], kl: float, harder: Tensor,
+             phase: str) -> None:
+        means = {k: v.mean(0).to(self.device) for k, v in probs.items()}
+        stats = torch.tensor([kl, harder.float().mean().item()], device=self.device)
+        for t in (*means.values(), stats):
+            all_reduce(t, op='mean')
+        hub = runner.message_hub
+        for k in DISTRIBUTIONS:
+            hub.update_scalar(f'train/aug_entropy_{k}', float(entropy(means[k])))
+        hub.update_scalar('train/aug_kl', float(stats[0]))
+        hub.update_scalar('train/aug_harder', float(stats[1]))
+        if is_main_process() and (runner.iter + 1) % self.log_interval == 0:
+            line = dict(iter=runner.iter + 1, phase=phase,
+                        **{k: [round(float(p), 6) for p in means[k].cpu()]
+                           for k in DISTRIBUTIONS})
+            with open(osp.join(runner.work_dir, self.out_file), 'a') as f:
+                f.write(json.dumps(line) + '\n')
+
+    def after_train(self, runner) -> None:
+        if is_main_process():
+            plot_distributions(osp.join(runner.work_dir, self.out_file),
+                               osp.join(runner.work_dir, self.plot_file), self.occlusion_grid)
+
+    # --------------------------------------------------------- checkpoint
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        if self.aug_net is None:
+            return
+        checkpoint.setdefault('hook_states', {})[type(self).__name__] = dict(
+            in_channels=self.in_channels, aug_net=self.aug_net.state_dict(),
+            optimizer=self.optimizer.state_dict(), iters_done=self.iters_done,
+            loss_sum=self.loss_sum.clone(), loss_count=self.loss_count.clone())
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        state = checkpoint.get('hook_states', {}).get(type(self).__name__)
+        if state is not None:
+            self._pending_state = state  # built in before_train, once the device is known
+
+    def _load(self, state: dict) -> None:
+        self.aug_net.load_state_dict(state['aug_net'])
+        self.optimizer.load_state_dict(state['optimizer'])
+        self.iters_done = int(state['iters_done'])
+        self.loss_sum.copy_(state['loss_sum'])
+        self.loss_count.copy_(state['loss_count'])
+        self._pending_state = None
+
+
+def plot_distributions(jsonl: str, out_png: str, grid: Sequence[int]) -> None:
+    """Heat-strips of the logged distributions over training (Peng et al.,
+    Fig. 5): one panel per distribution, bins against logged iterations."""
+    if not osp.isfile(jsonl):
+        return
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    with open(jsonl) as f:
+        lines = [json.loads(line) for line in f if line.strip()]
+    if not lines:
+        return
+    fig = Figure(figsize=(8, 7), dpi=100)
+    FigureCanvasAgg(fig)
+    its = [r['iter'] for r in lines]
+    for i, key in enumerate(DISTRIBUTIONS, start=1):
+        ax = fig.add_subplot(3, 1, i)
+        data = np.array([r[key] for r in lines]).T
+        im = ax.imshow(data, aspect='auto', origin='lower', cmap='viridis',
+                       extent=(its[0] - 0.5, its[-1] + 0.5, -0.5, data.shape[0] - 0.5))
+        ax.set_ylabel(f'{key} bin' if key != 'occlusion' else f'cell ({grid[0]}x{grid[1]})')
+        fig.colorbar(im, ax=ax)
+    ax.set_xlabel('iteration')
+    fig.tight_layout()
+    fig.savefig(out_png)

@@ -1,0 +1,3 @@
+from .augmentation_net import AugmentationNet
+
+__all__ = ['AugmentationNet']

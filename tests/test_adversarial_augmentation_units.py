@@ -1,0 +1,138 @@
+"""ASR/AHO building blocks with hand-computed values: reward/penalty targets,
+bin sampling, pre-training targets, ASR geometry, AHO masks."""
+import numpy as np
+import pytest
+import torch
+from mmengine.structures import InstanceData, PixelData
+from mmpose.registry import KEYPOINT_CODECS, MODELS
+from mmpose.structures import PoseDataSample
+
+from hrgan_plugin.augmentation.distributions import (
+    BoundedGaussianBins,
+    aho_pretrain_targets,
+    asr_pretrain_targets,
+    entropy,
+    reward_penalty_target,
+)
+from hrgan_plugin.augmentation.occlusion import apply_masks, grid_masks
+from hrgan_plugin.engine.hooks.adversarial_augmentation_hook import scale_rotate_samples
+
+
+@pytest.mark.parametrize('probs,index,harder,clip,expected', [
+    # reward bin 0 by alpha=.2: .5 + .1, others .25 - .1/2
+    ([0.5, 0.25, 0.25], 0, True, True, [0.6, 0.2, 0.2]),
+    # reward to .72 clipped at 2/3, others .14; renormalised by 0.94667
+    ([0.6, 0.2, 0.2], 0, True, True, [0.704225, 0.147887, 0.147887]),
+    ([0.6, 0.2, 0.2], 0, True, False, [0.72, 0.14, 0.14]),
+    # penalise bin 1 by beta=.5: .25 - .125, others + .125/2
+    ([0.5, 0.25, 0.25], 1, False, True, [0.5625, 0.125, 0.3125]),
+    # others would go negative (.05 - .09): clipped at 0, renormalised
+    ([0.9, 0.05, 0.05], 0, True, False, [1.0, 0.0, 0.0]),
+])
+def test_reward_penalty(probs, index, harder, clip, expected):
+    out = reward_penalty_target(torch.tensor([probs]), torch.tensor([index]),
+                                torch.tensor([harder]), alpha=0.2, beta=0.5, clip=clip)
+    np.testing.assert_allclose(out[0].numpy(), expected, atol=1e-6)
+    assert out.sum().item() == pytest.approx(1.0)
+
+
+def test_reward_penalty_is_per_row():
+    p = torch.tensor([[0.5, 0.25, 0.25], [0.5, 0.25, 0.25]])
+    out = reward_penalty_target(p, torch.tensor([0, 1]), torch.tensor([True, False]))
+    np.testing.assert_allclose(out.numpy(), [[0.6, 0.2, 0.2], [0.5625, 0.125, 0.3125]],
+                               atol=1e-6)
+
+
+def test_bin_samples_stay_inside_their_bins():
+    bins = BoundedGaussianBins(7, (-0.6, 0.6), sigma=0.05)
+    np.testing.assert_allclose(bins.centres.numpy(), [-0.6, -0.4, -0.2, 0, 0.2, 0.4, 0.6],
+                               atol=1e-6)
+    index = torch.arange(7).repeat_interleave(500)
+    values = bins.sample(index, generator=torch.Generator().manual_seed(0))
+    lo, hi = bins.bounds(index)
+    assert torch.all(values >= lo) and torch.all(values <= hi)
+    assert torch.all((values - bins.centres[index]).abs() <= 0.05 + 1e-7)
+    assert values.std() > 0.3  # they spread over all bins
+    with pytest.raises(ValueError, match='half the bin spacing'):
+        BoundedGaussianBins(9, (-60, 60), sigma=8.0)
+
+
+def test_asr_pretrain_targets():
+    # mean loss per (scale, rotation) bin [[2, -], [1, 1]]; the unvisited bin
+    # gets the visited mean 4/3
+    scale, rotation = asr_pretrain_targets(torch.tensor([[2.0, 0.0], [1.0, 1.0]]),
+                                           torch.tensor([[1.0, 0.0], [1.0, 1.0]]))
+    np.testing.assert_allclose(scale.numpy(), [0.625, 0.375], atol=1e-6)
+    np.testing.assert_allclose(rotation.numpy(), [0.5625, 0.4375], atol=1e-6)
+
+
+def test_aho_pretrain_targets_histogram_joints():
+    kpts = torch.tensor([[[10., 10.], [60., 10.], [60., 60.], [70., 70.], [10., 60.]]])
+    vis = torch.tensor([[1., 1., 1., 1., 0.]])
+    t = aho_pretrain_targets(kpts, vis, (100, 100), (2, 2), eps=1e-3)
+    np.testing.assert_allclose(t[0].numpy(), np.array([1.001, 1.001, 0.001, 2.001]) / 4.004,
+                               atol=1e-6)
+
+
+def test_entropy_of_uniform_and_peaked():
+    assert entropy(torch.full((1, 4), 0.25)).item() == pytest.approx(np.log(4))
+    assert entropy(torch.tensor([[1.0, 0.0]])).item() == pytest.approx(0.0, abs=1e-9)
+
+
+def test_asr_geometry_matches_analytic_transform():
+    """A bright dot at each keypoint: after scaling and rotation, the decoded
+    targets sit on the analytically moved keypoints (within one heatmap
+    pixel) and the warped image's dots moved with them."""
+    w, h = 96, 128
+    codec = KEYPOINT_CODECS.build(dict(type='MSRAHeatmap', input_size=(w, h),
+                                       heatmap_size=(24, 32), sigma=1.5))
+    kpts = np.array([[[40., 50.], [60., 80.], [48., 64.]]], dtype=np.float32)
+    img = torch.zeros(3, h, w, dtype=torch.uint8)
+    sample = PoseDataSample()
+    sample.gt_instances = InstanceData(transformed_keypoints=kpts,
+                                       keypoints_visible=np.ones((1, 3)))
+    sample.gt_fields = PixelData(heatmaps=torch.zeros(3, 32, 24))
+    sample.gt_instance_labels = InstanceData(keypoint_weights=torch.ones(1, 3))
+    single = torch.zeros(3, h, w, dtype=torch.uint8)
+    single[:, 50, 40] = 255
+    inputs, samples = [img, single], [None, sample]
+    scale, angle = torch.tensor([1.2]), torch.tensor([30.0])
+    scale_rotate_samples(inputs, samples, [1], scale, angle, codec)
+    c = np.array([(w - 1) / 2, (h - 1) / 2])
+    t = np.deg2rad(30.0)
+    rot = 1.2 * np.array([[np.cos(t), np.sin(t)], [-np.sin(t), np.cos(t)]])
+    expected = (kpts[0] - c) @ rot.T + c
+    decoded, _ = codec.decode(sample.gt_fields.heatmaps.numpy())
+    assert np.abs(decoded[0] - expected).max() <= 4.0  # one heatmap pixel = 4 input pixels
+    np.testing.assert_allclose(sample.gt_instances.transformed_keypoints[0], expected, atol=1e-3)
+    assert sample.gt_instance_labels.keypoint_weights.tolist() == [[1.0, 1.0, 1.0]]
+    yy, xx = np.unravel_index(int(inputs[1][0].float().argmax()), (h, w))
+    assert abs(xx - expected[0, 0]) <= 1.5 and abs(yy - expected[0, 1]) <= 1.5
+    assert inputs[0] is img  # rows not listed are untouched
+
+
+def test_aho_masks_zero_exactly_the_sampled_cells():
+    masks = grid_masks(torch.tensor([[5, -1], [0, 15]]), (4, 4))
+    assert masks.shape == (2, 1, 4, 4)
+    assert masks[0, 0, 1, 1] == 0 and masks[0].sum() == 15
+    assert masks[1, 0, 0, 0] == 0 and masks[1, 0, 3, 3] == 0 and masks[1].sum() == 14
+    for size in ((32, 32), (16, 16), (8, 8)):
+        feats = torch.ones(3, 2, *size)
+        out = apply_masks(feats, masks, torch.tensor([1, 2]))
+        cell = size[0] // 4
+        assert torch.all(out[0] == 1)  # unlisted row untouched
+        zero = out[1, 0] == 0
+        assert zero[cell:2 * cell, cell:2 * cell].all() and zero.sum() == cell * cell
+        assert out[2, 0, :cell, :cell].eq(0).all() and out[2, 0, -cell:, -cell:].eq(0).all()
+        assert out[2].eq(0).sum() == 2 * 2 * cell * cell
+
+
+def test_augmentation_net_outputs_uniform_distributions_at_start():
+    net = MODELS.build(dict(type='AugmentationNet', in_channels=[8, 16]))
+    net.init_weights()
+    out = net([torch.rand(2, 8, 16, 12), torch.rand(2, 16, 8, 6)])
+    assert out['scale'].shape == (2, 7) and out['rotation'].shape == (2, 9)
+    assert out['occlusion'].shape == (2, 16)
+    for v in out.values():
+        np.testing.assert_allclose(v.exp().sum(-1).detach().numpy(), 1.0, atol=1e-5)
+        np.testing.assert_allclose(v.exp().detach().numpy(), 1.0 / v.shape[1], atol=1e-6)
