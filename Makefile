@@ -18,7 +18,7 @@ MMCV_SPEC := mmcv==2.1.0
 STACK_SPEC := mmengine==0.10.7 mmdet==3.3.0 mmpose==1.3.2
 
 DATA_DIR := data/synthetic
-QUICKSTART_CFG ?= configs/quickstart/hrnet_w18-tiny_synthetic-coco_128x96.py
+QUICKSTART_CFG ?= configs/quickstart/hrgan_synthetic-coco_128x96.py
 QUICKSTART_DIR ?= work_dirs/quickstart
 
 .PHONY: install quickstart test test-all lint data bench clean-venv
@@ -61,6 +61,17 @@ data: $(DATA_DIR)/.done
 
 quickstart: install data
 	$(PY) tools/quickstart.py $(QUICKSTART_CFG) --work-dir $(QUICKSTART_DIR)
+
+BENCH_ARGS ?= --iters 5 --warmup 1 --batch 8 --device cpu
+
+# CPU cost comparisons, each pair timed interleaved in one process
+bench: install data
+	$(PY) tools/benchmark.py configs/hrnet_w32_coco_256x192.py --vs configs/hrgan_w32_coco_256x192.py \
+		$(BENCH_ARGS) --out bench_results/hrnet_vs_hrgan.json
+	$(PY) tools/benchmark.py configs/hrnet_w32_coco_256x192.py --vs configs/hrnet_w32_asr-aho_coco_256x192.py \
+		$(BENCH_ARGS) --out bench_results/hrnet_vs_asr-aho.json
+	$(PY) tools/benchmark.py configs/hg8_res_mpii_256x256.py --vs configs/hg8_hru-deconv_mpii_256x256.py \
+		$(BENCH_ARGS) --out bench_results/hg8_res_vs_hru-deconv.json
 
 test: install
 	$(PY) -m pytest tests -q -m "not slow"

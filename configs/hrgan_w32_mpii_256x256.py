@@ -4,7 +4,7 @@ _base_ = './hrnet_w32_mpii_256x256.py'
 
 model = dict(
     type='AdversarialTopdownPoseEstimator',
-    discriminator=dict(type='PoseDiscriminator', num_keypoints=16, feat_channels=64, depth=4),
+    discriminator=dict(type='PoseDiscriminator', num_keypoints=16, feat_channels=32, depth=4),
     adversarial_loss=dict(type='BEGANLoss', reduction='mean', adv_target='gt'),
     lambda_g=1e-4,
     disc_steps=1,

@@ -21,5 +21,5 @@ train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 custom_hooks = [
     dict(type='SyncBuffersHook'),
     dict(type='EpochSeedHook'),
-    dict(type='TrainingCurveHook', keys=['loss', 'loss_kpt', 'acc_pose']),
+    dict(type='TrainingCurveHook', keys=['loss_kpt', 'acc_pose']),
 ]

@@ -14,6 +14,7 @@ import torch
 import torch.nn as nn
 from mmengine.analysis import get_model_complexity_info
 from mmengine.config import Config
+from mmengine.hub import get_config
 from mmpose.registry import MODELS
 from mmpose.utils import register_all_modules
 
@@ -31,9 +32,11 @@ class _Inference(nn.Module):
 
 def complexity(config: str) -> dict:
     """``dict(params, flops, input)`` of one config's inference network."""
-    cfg = Config.fromfile(config)
+    cfg = get_config(config) if '::' in config else Config.fromfile(config)
     cfg.model.get('backbone', {}).pop('init_cfg', None)
     model = MODELS.build(cfg.model).eval()
+    if hasattr(model, 'discriminator'):  # training-only part of HRGAN
+        del model.discriminator
     w, h = cfg.codec['input_size']
     info = get_model_complexity_info(_Inference(model), inputs=(torch.zeros(1, 3, h, w), ),
                                      show_table=False, show_arch=False)

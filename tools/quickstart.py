@@ -18,8 +18,9 @@ import os.path as osp
 import sys
 import time
 
+import mmcv
 import numpy as np
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import hrgan_plugin  # noqa: F401  (registers the plugin's modules)
@@ -31,35 +32,35 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('config')
     parser.add_argument('--work-dir', default='work_dirs/quickstart')
     parser.add_argument('--num-vis', type=int, default=6, help='validation images to draw')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, as in tools/train.py')
     return parser.parse_args()
 
 
-def visualise(cfg_path: str, checkpoint: str, cfg: Config, out_dir: str, num: int) -> list:
-    """Draw predictions of ``checkpoint`` on the first ``num`` val images."""
+def visualise(cfg_path: str, checkpoint: str, cfg: Config, options: dict, out_dir: str,
+              num: int) -> list:
+    """Draw predictions of ``checkpoint`` on the first ``num`` val images,
+    with the validation set's person boxes."""
     from mmpose.apis import inference_topdown, init_model
+    from mmpose.registry import DATASETS
     from mmpose.structures import merge_data_samples
     from mmpose.visualization import PoseLocalVisualizer
 
-    model = init_model(cfg_path, checkpoint, device='cpu')
-    visualizer = PoseLocalVisualizer(name='quickstart_vis', radius=2, line_width=2)
+    model = init_model(cfg_path, checkpoint, device='cpu', cfg_options=options)
+    visualizer = PoseLocalVisualizer(name='quickstart_vis', radius=3, line_width=2)
     visualizer.set_dataset_meta(model.dataset_meta)
-    ds = cfg.val_dataloader.dataset
-    with open(osp.join(ds.data_root, ds.ann_file)) as f:
-        coco = json.load(f)
-    boxes = {}
-    for ann in coco['annotations']:
-        x, y, w, h = ann['bbox']
-        boxes.setdefault(ann['image_id'], []).append([x, y, x + w, y + h])
+    dataset = DATASETS.build(dict(cfg.val_dataloader.dataset, pipeline=[]))
+    boxes: dict[str, list] = {}
+    for info in dataset.data_list:
+        boxes.setdefault(info['img_path'], []).append(info['bbox'][0])
     os.makedirs(out_dir, exist_ok=True)
     written = []
-    import mmcv
-    for img_info in coco['images'][:num]:
-        path = osp.join(ds.data_root, ds.data_prefix['img'], img_info['file_name'])
-        results = inference_topdown(model, path, np.array(boxes.get(img_info['id'], [])))
-        out_file = osp.join(out_dir, img_info['file_name'])
+    for path in list(boxes)[:num]:
+        results = inference_topdown(model, path, np.array(boxes[path]))
+        out_file = osp.join(out_dir, osp.basename(path))
         visualizer.add_datasample(
             'prediction', mmcv.imread(path, channel_order='rgb'), merge_data_samples(results),
-            draw_gt=False, draw_bbox=True, kpt_thr=0.3, show=False, out_file=out_file)
+            draw_gt=False, draw_bbox=True, kpt_thr=0.2, show=False, out_file=out_file)
         written.append(out_file)
     return written
 
@@ -68,6 +69,8 @@ def main() -> int:
     args = parse_args()
     start = time.perf_counter()
     cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
     cfg.work_dir = args.work_dir
     try:
         check_data_paths(cfg, ('train_dataloader', 'val_dataloader'))
@@ -80,7 +83,8 @@ def main() -> int:
     best = runner.message_hub.get_info('best_score')
     ckpt = runner.message_hub.get_info('best_ckpt') or osp.join(
         runner.work_dir, f'epoch_{runner.epoch}.pth')
-    vis = visualise(args.config, ckpt, cfg, osp.join(args.work_dir, 'vis'), args.num_vis)
+    vis = visualise(args.config, ckpt, cfg, args.cfg_options or {},
+                    osp.join(args.work_dir, 'vis'), args.num_vis)
     metric = cfg.default_hooks.checkpoint.get('save_best', 'metric')
     summary = dict(config=args.config, metric=metric, best=best, checkpoint=ckpt,
                    train_seconds=round(train_s, 1),

@@ -58,5 +58,5 @@ default_hooks = dict(
 custom_hooks = [
     dict(type='SyncBuffersHook'),
     dict(type='EpochSeedHook'),
-    dict(type='TrainingCurveHook', keys=['loss', 'loss_kpt', 'acc_pose'], interval=5),
+    dict(type='TrainingCurveHook', keys=['loss_kpt', 'acc_pose'], interval=5),
 ]

@@ -6,7 +6,7 @@ _base_ = './hrnet_synthetic-coco_128x96.py'
 
 model = dict(
     type='AdversarialTopdownPoseEstimator',
-    discriminator=dict(type='PoseDiscriminator', num_keypoints=17, feat_channels=32, depth=3),
+    discriminator=dict(type='PoseDiscriminator', num_keypoints=17, feat_channels=16, depth=3),
     adversarial_loss=dict(type='BEGANLoss', reduction='mean', adv_target='gt'),
     lambda_g=1e-4,
     disc_steps=1,

@@ -4,7 +4,7 @@
 _base_ = '../hrnet_w32_coco_256x192.py'
 
 data_root = 'data/synthetic/'
-max_epochs = 6
+max_epochs = 7
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 randomness = dict(seed=0)
 
@@ -32,7 +32,7 @@ train_pipeline = [
     dict(type='GetBBoxCenterScale'),
     dict(type='RandomFlip', direction='horizontal'),
     dict(type='RandomHalfBody'),
-    dict(type='RandomBBoxTransform'),
+    dict(type='RandomBBoxTransform', rotate_factor=40),
     dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs'),
@@ -68,5 +68,5 @@ default_hooks = dict(
 custom_hooks = [
     dict(type='SyncBuffersHook'),
     dict(type='EpochSeedHook'),
-    dict(type='TrainingCurveHook', keys=['loss', 'loss_kpt', 'acc_pose'], interval=5),
+    dict(type='TrainingCurveHook', keys=['loss_kpt', 'acc_pose'], interval=5),
 ]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Optional, Union
 
 import torch
@@ -33,7 +33,8 @@ class AdversarialTopdownPoseEstimator(TopdownPoseEstimator):
     2. D step(s): ``L_D = L_real - k_t * L_fake`` on ``C`` and ``C^.detach()``
        (one D forward over the concatenated batch).
     3. G step: ``L_G = L_MSE + lambda_G * L_adv`` with ``L_MSE`` the head's
-       own heatmap loss and ``L_adv`` from ``adversarial_loss``.
+       own heatmap loss and ``L_adv`` from ``adversarial_loss``; gradients
+       flow through D into G but D's own weight gradients are not computed.
 
     ``k_t`` is a buffer (saved with the weights, so ``--resume`` continues
     it); :class:`BoundaryEquilibriumHook` updates it after every iteration,
@@ -112,7 +113,7 @@ class AdversarialTopdownPoseEstimator(TopdownPoseEstimator):
             for _ in range(self.disc_steps):
                 log_vars.update(self._discriminator_step(d_optim, inputs, gt, pred.detach(),
                                                          weights))
-        with g_optim.optim_context(self.backbone):
+        with g_optim.optim_context(self.backbone), self._no_sync(self.discriminator):
             loss_kpt = self._heatmap_loss(preds, gt, weights)
             loss_g = loss_kpt
             if adversarial:
@@ -120,15 +121,31 @@ class AdversarialTopdownPoseEstimator(TopdownPoseEstimator):
                 loss_adv = self.adversarial_loss.adversarial_loss(recon_fake, gt, pred, weights)
                 loss_g = loss_kpt + self.lambda_g * loss_adv
                 log_vars['loss_adv'] = loss_adv.detach()
-        g_optim.update_params(loss_g)
+        self._generator_update(g_optim, loss_g)
         log_vars.update(loss_kpt=loss_kpt.detach(), loss_g=loss_g.detach(),
                         acc_pose=self._accuracy(pred, gt, weights))
         return log_vars
 
+    def _generator_update(self, g_optim, loss_g: Tensor) -> None:
+        """``g_optim.update_params(loss_g)``, but backpropagating into the
+        generator's parameters only: D's weight gradients, which the G step
+        never uses, are not computed (nor synchronised across ranks)."""
+        params = [p for name, p in self.named_parameters()
+                  if not name.startswith('discriminator.') and p.requires_grad]
+        g_optim.backward(g_optim.scale_loss(loss_g), inputs=params)
+        if g_optim.should_update():
+            g_optim.step()
+            g_optim.zero_grad()
+
+    @staticmethod
+    def _no_sync(module: nn.Module):
+        """DDP's ``no_sync`` for a wrapped module (its forward then expects no
+        gradient reduction), a no-op otherwise."""
+        return module.no_sync() if hasattr(module, 'no_sync') else nullcontext()
+
     def _discriminator_step(self, d_optim, inputs: Tensor, gt: Tensor, fake: Tensor,
                             weights: Tensor) -> dict[str, Tensor]:
         """``L_D = L_real - k_t L_fake``; real and fake go through D together."""
-        d_optim.zero_grad()  # drop what the previous G step left in D's grads
         with d_optim.optim_context(self.discriminator):
             recon = self.discriminator(torch.cat([gt, fake]), torch.cat([inputs, inputs]))
             recon_real, recon_fake = recon.chunk(2)

@@ -1,0 +1,32 @@
+"""tools/benchmark.py times two configs interleaved and writes the ratios."""
+import json
+
+from conftest import QUICKSTART_COCO, REPO, run_tool
+
+HRGAN_QUICKSTART = f'{REPO}/configs/quickstart/hrgan_synthetic-coco_128x96.py'
+
+
+def test_benchmark_compares_two_configs(synthetic_root, tmp_path):
+    out = tmp_path / 'bench.json'
+    proc = run_tool('tools/benchmark.py', QUICKSTART_COCO, '--vs', HRGAN_QUICKSTART,
+                    '--iters', '2', '--warmup', '1', '--batch', '4', '--device', 'cpu',
+                    '--data-root', f'{synthetic_root}/', '--out', str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    rows = result['medians_s']
+    assert set(rows) == {'hrnet_synthetic-coco_128x96', 'hrgan_synthetic-coco_128x96'}
+    for row in rows.values():
+        assert set(row) == {'data', 'train', 'infer', 'infer_flip'}
+        assert all(v > 0 for v in row.values())
+    ratio = result['ratio']
+    assert ratio['numerator'] == 'hrgan_synthetic-coco_128x96'
+    assert ratio['train'] == rows['hrgan_synthetic-coco_128x96']['train'] / rows[
+        'hrnet_synthetic-coco_128x96']['train']
+    assert 'ratio (second / first)' in proc.stdout
+
+
+def test_benchmark_without_data_is_one_line(tmp_path):
+    proc = run_tool('tools/benchmark.py', QUICKSTART_COCO, '--data-root', str(tmp_path / 'no'),
+                    '--out', str(tmp_path / 'b.json'))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith('error: ')
