@@ -83,10 +83,10 @@ def test_asr_aho_config_trains_and_logs_distributions(name, synthetic_root, tmp_
     cfg.model.backbone.pop('init_cfg', None)
     for key in ('train_dataloader', 'val_dataloader'):
         split = 'train' if key.startswith('train') else 'val'
-        cfg[key].update(batch_size=6, num_workers=0, persistent_workers=False)
+        cfg[key].update(batch_size=3, num_workers=0, persistent_workers=False)
         cfg[key].dataset.update(
             data_root=synthetic_root, ann_file=f'annotations/{fmt}_{split}.json',
-            data_prefix=dict(img=f'images/{split}/'), indices=12 if split == 'train' else 3)
+            data_prefix=dict(img=f'images/{split}/'), indices=6 if split == 'train' else 3)
     if fmt == 'coco':
         cfg.val_dataloader.dataset.bbox_file = None
         cfg.val_evaluator.ann_file = osp.join(synthetic_root, 'annotations', 'coco_val.json')

@@ -11,8 +11,12 @@ from mmengine.config import Config
 import hrgan_plugin  # noqa: F401
 
 REGISTERED = {
+    'MODELS': ['AdversarialTopdownPoseEstimator', 'PoseDiscriminator', 'BEGANLoss',
+               'HRUHourglassNet', 'AugmentationNet'],
+    'HOOKS': ['BoundaryEquilibriumHook', 'AdversarialAugmentationHook', 'EpochSeedHook',
+              'TrainingCurveHook'],
+    'OPTIM_WRAPPER_CONSTRUCTORS': ['GANOptimWrapperConstructor'],
     'TRANSFORMS': ['LoadImageOrSkip'],
-    'HOOKS': ['TrainingCurveHook'],
 }
 CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True))
 
@@ -26,9 +30,17 @@ def test_module_is_registered(registry, name):
 
 def test_configs_exist():
     names = {osp.relpath(c, REPO) for c in CONFIGS}
-    assert {'configs/hrnet_w32_coco_256x192.py', 'configs/hrnet_w32_mpii_256x256.py',
-            'configs/quickstart/hrnet_synthetic-coco_128x96.py',
-            'configs/quickstart/hrnet_synthetic-mpii_128x128.py'} <= names
+    hourglass = {f'configs/hg{s}_{v}_mpii_256x256.py' for s in (1, 2, 8)
+                 for v in ('res', 'hru', 'hru-deconv')}
+    assert hourglass | {
+        'configs/hrnet_w32_coco_256x192.py', 'configs/hrnet_w32_mpii_256x256.py',
+        'configs/hrgan_w32_coco_256x192.py', 'configs/hrgan_w32_mpii_256x256.py',
+        'configs/hg8_hru-deconv_coco_256x192.py', 'configs/hrgan_hg8_hru-deconv_mpii_256x256.py',
+        'configs/hrnet_w32_asr-aho_mpii_256x256.py', 'configs/hrnet_w32_asr-aho_coco_256x192.py',
+        'configs/hg8_asr-aho_mpii_256x256.py', 'configs/hrgan_w32_asr-aho_coco_256x192.py',
+        'configs/quickstart/hrnet_synthetic-coco_128x96.py',
+        'configs/quickstart/hrnet_synthetic-mpii_128x128.py',
+        'configs/quickstart/hrgan_synthetic-coco_128x96.py'} <= names
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=[osp.relpath(c, REPO) for c in CONFIGS])

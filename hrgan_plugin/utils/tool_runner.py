@@ -32,13 +32,26 @@ def _fail(message: str) -> int:
     return 2
 
 
-def _use_gloo_without_gpu(args) -> None:
-    """Multi-process runs on a machine without a visible GPU use gloo."""
+def _use_gloo_without_gpu(args, cfg: Config) -> None:
+    """Multi-process runs on a machine without a visible GPU use gloo.
+
+    mmengine's ``init_dist`` for the pytorch launcher always selects a CUDA
+    device, and its DDP wrappers default to ``device_ids=[local_rank]``.
+    With no GPU we create the gloo process group first (from torchrun's
+    environment; mmengine then uses it as it is) and wrap with
+    ``device_ids=None``.
+    """
     import torch
-    if getattr(args, 'launcher', 'none') == 'none' or torch.cuda.is_available():
+    import torch.distributed as dist
+    if args.launcher != 'pytorch' or torch.cuda.is_available():
         return
-    if 'env_cfg.dist_cfg.backend' not in (args.cfg_options or {}):
-        sys.argv += ['--cfg-options', 'env_cfg.dist_cfg.backend=gloo']
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    options = ['model_wrapper_cfg.device_ids=None']
+    if cfg.get('model_wrapper_cfg') is None:
+        options += ['model_wrapper_cfg.type=MMDistributedDataParallel',
+                    'model_wrapper_cfg.broadcast_buffers=False']
+    sys.argv += ['--cfg-options', *options]
 
 
 def run_mmpose_tool(tool: str) -> int:
@@ -61,7 +74,7 @@ def run_mmpose_tool(tool: str) -> int:
         check_data_paths(cfg, loaders)
         if tool == 'train' and not args.resume and not cfg.get('load_from'):
             check_pretrained_weights(cfg.model)
-        _use_gloo_without_gpu(args)
+        _use_gloo_without_gpu(args, cfg)
         module['main']()
     except (DataConfigError, PretrainedWeightsUnavailable) as err:
         return _fail(str(err))
