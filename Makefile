@@ -53,7 +53,8 @@ $(STAMP): Makefile setup.cfg
 		print('ready: torch', torch.__version__, '| mmcv', mmcv.__version__, '| mmpose', mmpose.__version__)"
 	@touch $@
 
-$(DATA_DIR)/.done: tools/make_synthetic_dataset.py | $(STAMP)
+$(DATA_DIR)/.done: tools/make_synthetic_dataset.py hrgan_plugin/datasets/synthetic_figures.py hrgan_plugin/datasets/synthetic_writer.py | $(STAMP)
+	rm -rf $(DATA_DIR)
 	$(PY) tools/make_synthetic_dataset.py --out $(DATA_DIR)
 	@touch $@
 

@@ -115,7 +115,14 @@ K = 4
 
 
 def _model(lambda_g=1.0, loss_weight=1.0, warmup_iters=0):
-    cfg = dict(
+    torch.manual_seed(0)
+    model = MODELS.build(_model_cfg(lambda_g, loss_weight, warmup_iters))
+    model.init_weights()
+    return model
+
+
+def _model_cfg(lambda_g=1.0, loss_weight=1.0, warmup_iters=0):
+    return dict(
         type='AdversarialTopdownPoseEstimator',
         data_preprocessor=dict(type='PoseDataPreprocessor', mean=[128.] * 3, std=[64.] * 3),
         backbone=dict(
@@ -137,10 +144,6 @@ def _model(lambda_g=1.0, loss_weight=1.0, warmup_iters=0):
         discriminator=dict(type='PoseDiscriminator', num_keypoints=K, feat_channels=8, depth=2),
         adversarial_loss=dict(type='BEGANLoss'),
         lambda_g=lambda_g, warmup_iters=warmup_iters)
-    torch.manual_seed(0)
-    model = MODELS.build(cfg)
-    model.init_weights()
-    return model
 
 
 def _batch(n=2):
@@ -255,3 +258,19 @@ def test_predict_uses_the_generator_only():
     with torch.no_grad():
         results = copy_model.predict(batch['inputs'], batch['data_samples'])
     assert results[0].pred_instances.keypoints.shape == (1, K, 2)
+
+
+def test_generator_starts_as_the_baseline_with_the_same_seed():
+    """D's construction does not consume the generator's random stream, so
+    HRGAN and the baseline start from identical generator weights."""
+    hrgan = _model()  # seeds 0, builds, init_weights
+    cfg = dict(type='TopdownPoseEstimator')
+    cfg.update({k: v for k, v in _model_cfg().items()
+                if k in ('data_preprocessor', 'backbone', 'head')})
+    torch.manual_seed(0)
+    base = MODELS.build(cfg)
+    base.init_weights()
+    base_state = base.state_dict()
+    for key, value in hrgan.state_dict().items():
+        if key.startswith(('backbone.', 'head.')):
+            torch.testing.assert_close(value, base_state[key], rtol=0, atol=0, msg=key)

@@ -67,15 +67,16 @@ def per_sample_loss(pred: Tensor, target: Tensor, weight: Tensor) -> Tensor:
 
 
 def scale_rotate_samples(inputs: list[Tensor], samples: list, rows: Sequence[int],
-                         scale: Tensor, angle: Tensor, codec) -> None:
+                         scale: Tensor, angle: Tensor, codec,
+                         device: torch.device | str = 'cpu') -> None:
     """Scale and rotate the images ``inputs[rows]`` about their centres (in
-    place, batched) and regenerate their keypoints, heatmap targets and
-    keypoint weights with ``codec`` (the model's own)."""
+    place, batched on ``device``) and regenerate their keypoints, heatmap
+    targets and keypoint weights with ``codec`` (the model's own)."""
     if not len(rows):
         return
     h, w = inputs[rows[0]].shape[-2:]
     matrices = scale_rotation_matrices(scale, angle, (w, h))
-    images = torch.stack([inputs[r] for r in rows])
+    images = torch.stack([inputs[r] for r in rows]).to(device)
     warped = warp_images(images, matrices).round().clamp(0, 255).to(images.dtype)
     kpts = torch.stack([torch.as_tensor(np.asarray(samples[r].gt_instances.transformed_keypoints),
                                         dtype=torch.float32) for r in rows])
@@ -349,7 +350,7 @@ class AdversarialAugmentationHook(Hook):
         rot_idx = sample_bins(draw_from['rotation'][:n_asr])[:, 0]
         scale_rotate_samples(inputs, samples, asr_rows,
                              scale_from_exponent(self.scale_bins.sample(scale_idx)),
-                             self.rotation_bins.sample(rot_idx), self.codec)
+                             self.rotation_bins.sample(rot_idx), self.codec, self.device)
         cells = sample_bins(draw_from['occlusion'][n_asr:], self.max_occluded_cells)
         keep = torch.randint(1, self.max_occluded_cells + 1, (len(cells), 1))
         cells = torch.where(torch.arange(cells.shape[1])[None] < keep, cells, -1)

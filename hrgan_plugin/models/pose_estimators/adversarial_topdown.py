@@ -87,7 +87,11 @@ class AdversarialTopdownPoseEstimator(TopdownPoseEstimator):
             raise ValueError(f'disc_steps must be >= 1, got {disc_steps}')
         if not 0.0 <= k_init <= 1.0:
             raise ValueError(f'k_init must lie in [0, 1], got {k_init}')
-        self.discriminator = MODELS.build(discriminator)
+        # D's random construction must not shift the random stream from which
+        # the generator is initialised: with the same seed, G starts exactly
+        # as the TopdownPoseEstimator of the baseline config (paired runs).
+        with torch.random.fork_rng(devices=[]):
+            self.discriminator = MODELS.build(discriminator)
         self.adversarial_loss = MODELS.build(adversarial_loss)
         self.lambda_g = lambda_g
         self.disc_steps = disc_steps
