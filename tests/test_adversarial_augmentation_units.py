@@ -36,6 +36,12 @@ def test_reward_penalty(probs, index, harder, clip, expected):
     assert out.sum().item() == pytest.approx(1.0)
 
 
+def test_reward_penalty_of_no_rows_is_empty():
+    out = reward_penalty_target(torch.zeros(0, 16), torch.zeros(0, 2, dtype=torch.long),
+                                torch.zeros(0, dtype=torch.bool))
+    assert out.shape == (0, 16)
+
+
 def test_reward_penalty_is_per_row():
     p = torch.tensor([[0.5, 0.25, 0.25], [0.5, 0.25, 0.25]])
     out = reward_penalty_target(p, torch.tensor([0, 1]), torch.tensor([True, False]))

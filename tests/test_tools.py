@@ -49,7 +49,8 @@ def test_train_mpii_quickstart_validates_pckh(synthetic_root, tmp_path):
                     'train_dataloader.batch_size=16')
     assert proc.returncode == 0, proc.stderr[-3000:]
     val = [r for r in _last_scalars(str(tmp_path)) if 'PCK' in r]
-    assert len(val) == 1 and 0.0 <= val[0]['PCK'] <= 1.0 and 'PCKh' in val[0] or 'PCK' in val[0]
+    assert len(val) == 1 and 0.0 <= val[0]['PCK'] <= 100.0  # percent
+    assert 'Head PCK' in val[0] and 'PCK@0.1' in val[0]
 
 
 def test_train_on_real_coco_samples(testdata, tmp_path):

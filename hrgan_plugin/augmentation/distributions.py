@@ -77,6 +77,8 @@ def reward_penalty_target(probs: Tensor, index: Tensor, harder: Tensor, alpha: f
         clip (bool): clip to ``[0, 2 / k]``.
     """
     p = probs.detach().clone().float()
+    if not len(p):
+        return p
     k = p.shape[1]
     index = index.view(len(p), -1).to(p.device)
     rate = torch.where(harder.to(p.device), alpha, -beta).to(p.dtype)
