@@ -2,6 +2,7 @@
 synthetic dataset written once per test session."""
 from __future__ import annotations
 
+import json
 import os
 import os.path as osp
 import subprocess
@@ -83,3 +84,31 @@ def trained_run(synthetic_root, tmp_path_factory) -> dict:
     ckpt = osp.join(work_dir, 'epoch_1.pth')
     assert osp.isfile(ckpt), os.listdir(work_dir)
     return dict(work_dir=work_dir, checkpoint=ckpt, proc=proc, config=QUICKSTART_COCO)
+
+
+def scalar_records(work_dir: str) -> list[dict]:
+    """The json log lines (``vis_data/scalars.json``) of the run in ``work_dir``."""
+    [run] = [d for d in os.listdir(work_dir) if osp.isdir(osp.join(work_dir, d, 'vis_data'))]
+    with open(osp.join(work_dir, run, 'vis_data', 'scalars.json')) as f:
+        return [json.loads(line) for line in f]
+
+
+def real_coco_options(coco: str) -> list[str]:
+    """``--cfg-options`` for a one-epoch, from-scratch run on the real COCO
+    samples in ``coco`` (batch 7: two iterations over 14 persons)."""
+    return [
+        'model.backbone.init_cfg=None', 'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+        f'train_dataloader.dataset.data_root={coco}/', 'train_dataloader.batch_size=7',
+        'train_dataloader.dataset.ann_file=test_coco.json',
+        'train_dataloader.dataset.data_prefix.img=', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        f'val_dataloader.dataset.data_root={coco}/', 'val_dataloader.dataset.bbox_file=None',
+        'val_dataloader.dataset.ann_file=test_coco.json',
+        'val_dataloader.dataset.data_prefix.img=', 'val_dataloader.num_workers=0',
+        'val_dataloader.persistent_workers=False',
+        f'test_dataloader.dataset.data_root={coco}/', 'test_dataloader.dataset.bbox_file=None',
+        'test_dataloader.dataset.ann_file=test_coco.json',
+        'test_dataloader.dataset.data_prefix.img=', 'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False',
+        f'val_evaluator.ann_file={coco}/test_coco.json',
+        f'test_evaluator.ann_file={coco}/test_coco.json', 'default_hooks.logger.interval=1']

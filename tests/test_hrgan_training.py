@@ -6,35 +6,10 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import REPO, run_tool, synthetic_options
+from conftest import REPO, real_coco_options, run_tool, scalar_records, synthetic_options
 
 HRGAN_COCO = osp.join(REPO, 'configs', 'hrgan_w32_coco_256x192.py')
 HRGAN_QUICKSTART = osp.join(REPO, 'configs', 'quickstart', 'hrgan_synthetic-coco_128x96.py')
-
-
-def _scalars(work_dir: str) -> list[dict]:
-    [run] = [d for d in os.listdir(work_dir) if osp.isdir(osp.join(work_dir, d, 'vis_data'))]
-    with open(osp.join(work_dir, run, 'vis_data', 'scalars.json')) as f:
-        return [json.loads(line) for line in f]
-
-
-def _real_coco_options(coco: str) -> list[str]:
-    return [
-        'model.backbone.init_cfg=None', 'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
-        f'train_dataloader.dataset.data_root={coco}/', 'train_dataloader.batch_size=7',
-        'train_dataloader.dataset.ann_file=test_coco.json',
-        'train_dataloader.dataset.data_prefix.img=', 'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False',
-        f'val_dataloader.dataset.data_root={coco}/', 'val_dataloader.dataset.bbox_file=None',
-        'val_dataloader.dataset.ann_file=test_coco.json',
-        'val_dataloader.dataset.data_prefix.img=', 'val_dataloader.num_workers=0',
-        'val_dataloader.persistent_workers=False',
-        f'test_dataloader.dataset.data_root={coco}/', 'test_dataloader.dataset.bbox_file=None',
-        'test_dataloader.dataset.ann_file=test_coco.json',
-        'test_dataloader.dataset.data_prefix.img=', 'test_dataloader.num_workers=0',
-        'test_dataloader.persistent_workers=False',
-        f'val_evaluator.ann_file={coco}/test_coco.json',
-        f'test_evaluator.ann_file={coco}/test_coco.json', 'default_hooks.logger.interval=1']
 
 
 @pytest.fixture(scope='module')
@@ -42,14 +17,14 @@ def hrgan_coco_run(testdata, tmp_path_factory):
     coco = osp.join(testdata, 'coco')
     work_dir = str(tmp_path_factory.mktemp('hrgan_coco'))
     proc = run_tool('tools/train.py', HRGAN_COCO, '--work-dir', work_dir, '--cfg-options',
-                    *_real_coco_options(coco))
+                    *real_coco_options(coco))
     assert proc.returncode == 0, proc.stderr[-4000:]
     return dict(work_dir=work_dir, checkpoint=osp.join(work_dir, 'epoch_1.pth'), coco=coco,
                 out=proc.stdout + proc.stderr)
 
 
 def test_hrgan_w32_trains_on_real_coco_and_logs_the_game(hrgan_coco_run):
-    records = _scalars(hrgan_coco_run['work_dir'])
+    records = scalar_records(hrgan_coco_run['work_dir'])
     train = [r for r in records if 'loss_kpt' in r]
     assert len(train) == 2  # 14 persons, batch 7
     for key in ('loss_d', 'loss_real', 'loss_fake', 'loss_adv', 'loss_g', 'k_t', 'M_global'):
@@ -68,7 +43,7 @@ def test_hrgan_w32_trains_on_real_coco_and_logs_the_game(hrgan_coco_run):
 
 def test_hrgan_checkpoint_runs_in_test_tool(hrgan_coco_run, tmp_path):
     proc = run_tool('tools/test.py', HRGAN_COCO, hrgan_coco_run['checkpoint'], '--work-dir',
-                    str(tmp_path), '--cfg-options', *_real_coco_options(hrgan_coco_run['coco']))
+                    str(tmp_path), '--cfg-options', *real_coco_options(hrgan_coco_run['coco']))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'coco/AP' in proc.stdout + proc.stderr
 

@@ -1,24 +1,24 @@
 """tools/train.py and tools/test.py on the synthetic and the real sample data,
 and the one-line errors for bad input."""
-import glob
 import json
 import math
 import os.path as osp
 import shutil
 
-from conftest import QUICKSTART_COCO, QUICKSTART_MPII, REPO, run_tool, synthetic_options
-
-
-def _last_scalars(work_dir: str) -> list[dict]:
-    logs = glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
-    assert logs, f'no scalars.json under {work_dir}'
-    with open(logs[0]) as f:
-        return [json.loads(line) for line in f]
+from conftest import (
+    QUICKSTART_COCO,
+    QUICKSTART_MPII,
+    REPO,
+    real_coco_options,
+    run_tool,
+    scalar_records,
+    synthetic_options,
+)
 
 
 def test_train_and_validate_on_synthetic_coco(trained_run, synthetic_root):
     work_dir = trained_run['work_dir']
-    records = _last_scalars(work_dir)
+    records = scalar_records(work_dir)
     train = [r for r in records if 'loss_kpt' in r]
     val = [r for r in records if 'coco/AP' in r]
     with open(osp.join(synthetic_root, 'annotations', 'coco_train.json')) as f:
@@ -48,7 +48,7 @@ def test_train_mpii_quickstart_validates_pckh(synthetic_root, tmp_path):
                     '--cfg-options', *synthetic_options(synthetic_root, 'mpii'),
                     'train_dataloader.batch_size=16')
     assert proc.returncode == 0, proc.stderr[-3000:]
-    val = [r for r in _last_scalars(str(tmp_path)) if 'PCK' in r]
+    val = [r for r in scalar_records(str(tmp_path)) if 'PCK' in r]
     assert len(val) == 1 and 0.0 <= val[0]['PCK'] <= 100.0  # percent
     assert 'Head PCK' in val[0] and 'PCK@0.1' in val[0]
 
@@ -57,21 +57,10 @@ def test_train_on_real_coco_samples(testdata, tmp_path):
     """The real HRNet-W32 COCO config on the 4 real COCO images (from scratch:
     no network here for the ImageNet weights)."""
     coco = osp.join(testdata, 'coco')
-    proc = run_tool(
-        'tools/train.py', osp.join(REPO, 'configs', 'hrnet_w32_coco_256x192.py'),
-        '--work-dir', str(tmp_path), '--cfg-options',
-        'model.backbone.init_cfg=None', 'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
-        f'train_dataloader.dataset.data_root={coco}/', 'train_dataloader.batch_size=7',
-        'train_dataloader.dataset.ann_file=test_coco.json',
-        'train_dataloader.dataset.data_prefix.img=', 'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False',
-        f'val_dataloader.dataset.data_root={coco}/', 'val_dataloader.dataset.bbox_file=None',
-        'val_dataloader.dataset.ann_file=test_coco.json',
-        'val_dataloader.dataset.data_prefix.img=', 'val_dataloader.num_workers=0',
-        'val_dataloader.persistent_workers=False',
-        f'val_evaluator.ann_file={coco}/test_coco.json', 'default_hooks.logger.interval=1')
+    proc = run_tool('tools/train.py', osp.join(REPO, 'configs', 'hrnet_w32_coco_256x192.py'),
+                    '--work-dir', str(tmp_path), '--cfg-options', *real_coco_options(coco))
     assert proc.returncode == 0, proc.stderr[-3000:]
-    records = _last_scalars(str(tmp_path))
+    records = scalar_records(str(tmp_path))
     assert len([r for r in records if 'loss_kpt' in r]) == 2  # 14 persons, batch 7
     assert len([r for r in records if 'coco/AP' in r]) == 1
     assert osp.isfile(osp.join(str(tmp_path), 'epoch_1.pth'))
