@@ -29,6 +29,9 @@ def testdata() -> str:
     return TESTDATA
 
 
+CORRUPT_IMAGE = '000000000005.jpg'  # in synthetic_root's train images
+
+
 @pytest.fixture(scope='session')
 def synthetic_root(tmp_path_factory) -> str:
     """A small synthetic dataset (40 train / 12 val images) with one train
@@ -36,7 +39,7 @@ def synthetic_root(tmp_path_factory) -> str:
     from hrgan_plugin.datasets import write_synthetic_dataset
     root = str(tmp_path_factory.mktemp('synthetic'))
     write_synthetic_dataset(root, num_train=40, num_val=12, seed=3, image_size=192)
-    with open(osp.join(root, 'images', 'train', '000000000005.jpg'), 'wb') as f:
+    with open(osp.join(root, 'images', 'train', CORRUPT_IMAGE), 'wb') as f:
         f.write(b'this is not an image')
     return root
 

@@ -1,5 +1,9 @@
-"""Two processes on gloo (CPU): HRGAN's generator, discriminator and k_t stay
-identical on both ranks, and tools/dist_train.sh runs without a GPU."""
+"""Multi-process training on gloo (CPU), checked against itself and against
+one process: HRGAN's generator, discriminator, gradients and k_t, and the
+augmentation network stay identical on every rank, and two processes with
+half the batch each follow the same trajectory as one process with the whole
+batch (tools/dist_train.sh against tools/train.py)."""
+import json
 import os
 import os.path as osp
 import random
@@ -7,40 +11,166 @@ import subprocess
 import sys
 
 import torch
-from conftest import REPO, run_tool, synthetic_options
+from conftest import CORRUPT_IMAGE, REPO, run_tool, synthetic_options
 
-HRGAN_QUICKSTART = osp.join(REPO, 'configs', 'quickstart', 'hrgan_synthetic-coco_128x96.py')
+QUICKSTART = osp.join(REPO, 'configs', 'quickstart')
+HRGAN_QUICKSTART = osp.join(QUICKSTART, 'hrgan_synthetic-coco_128x96.py')
+HRNET_QUICKSTART = osp.join(QUICKSTART, 'hrnet_synthetic-coco_128x96.py')
+ASR_AHO_QUICKSTART = osp.join(QUICKSTART, 'hrnet_asr-aho_synthetic-mpii_128x128.py')
+DUMP = osp.join(REPO, 'tests', 'dist_state_dump.py')
+
+# Per-sample independent training for the 1-vs-2-process comparison: no random
+# augmentation (worker seeds differ by rank), BN statistics frozen in the
+# generator and GroupNorm in the discriminator (a batch of 8 and two of 4 then
+# compute the same thing), a fixed sampler seed, and SGD: Adam's first steps
+# are lr * sign(grad), which turns float noise in near-zero gradients into
+# full-size steps.
+SGD = "dict(_delete_=True, type='SGD', lr=0.05, momentum=0.9)"
+BATCH_INDEPENDENT = """
+_base_ = {base!r}
+train_dataloader = dict(
+    sampler=dict(seed=0),
+    dataset=dict(pipeline=[
+        dict(type='LoadImageOrSkip'), dict(type='GetBBoxCenterScale'),
+        dict(type='TopdownAffine', input_size={{{{_base_.codec.input_size}}}}),
+        dict(type='GenerateTarget', encoder={{{{_base_.codec}}}}),
+        dict(type='PackPoseInputs')]))
+model = dict(backbone=dict(norm_eval=True){extra_model})
+optim_wrapper = {optim}
+"""
 
 
 def _port() -> str:
     return str(random.Random().randint(20000, 40000))
 
 
-def test_hrgan_ranks_stay_identical(synthetic_root, tmp_path):
-    opts = [o for o in synthetic_options(synthetic_root) if not o.startswith(('val', 'test'))]
-    proc = run_tool('-m', 'torch.distributed.run', '--nproc_per_node', '2', '--master_port',
-                    _port(), osp.join(REPO, 'tests', 'dist_state_dump.py'), HRGAN_QUICKSTART,
-                    str(tmp_path), *opts, 'train_dataloader.batch_size=4',
-                    'train_dataloader.dataset.indices=24')
+def _dump(nproc: int, config: str, out_dir, *options: str):
+    """Run dist_state_dump.py on ``nproc`` processes (plain python for 1);
+    returns the per-rank dumps."""
+    os.makedirs(out_dir, exist_ok=True)
+    launch = (['-m', 'torch.distributed.run', '--nproc_per_node', str(nproc), '--master_port',
+               _port()] if nproc > 1 else [])
+    proc = run_tool(*launch, DUMP, config, str(out_dir), *options)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    a = torch.load(tmp_path / 'rank0.pth')
-    b = torch.load(tmp_path / 'rank1.pth')
+    return [torch.load(osp.join(out_dir, f'rank{r}.pth'), weights_only=False)
+            for r in range(nproc)]
+
+
+def _train_options(root: str, fmt: str = 'coco') -> list[str]:
+    return [o for o in synthetic_options(root, fmt) if not o.startswith(('val', 'test'))]
+
+
+def _assert_equal_states(a: dict, b: dict, **tol) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        if torch.is_tensor(a[key]):
+            torch.testing.assert_close(a[key], b[key], **(tol or dict(rtol=0, atol=0)),
+                                       msg=key)
+
+
+def test_hrgan_ranks_stay_identical(synthetic_root, tmp_path):
+    """Different data on each rank; the same G and D gradients, weights and k_t."""
+    a, b = _dump(2, HRGAN_QUICKSTART, tmp_path, *_train_options(synthetic_root),
+                 'train_dataloader.batch_size=4', 'train_dataloader.dataset.indices=24')
     assert a['wrapper'] == 'MMSeparateDistributedDataParallel'
     assert a['child'] == 'MMDistributedDataParallel'  # D in its own DDP
-    assert a['state'].keys() == b['state'].keys()
-    for key in a['state']:
-        torch.testing.assert_close(a['state'][key], b['state'][key], rtol=0, atol=0, msg=key)
+    assert len(a['iters']) == len(b['iters']) == 3
+    # the ranks saw different samples: their local losses differ ...
+    assert all(ra['losses']['loss_kpt'] != rb['losses']['loss_kpt']
+               for ra, rb in zip(a['iters'], b['iters']))
+    # ... yet every optimiser step used the same (all-reduced) gradients
+    for net in ('generator', 'discriminator'):
+        assert len(a['grads'][net]) == 3
+        for ga, gb in zip(a['grads'][net], b['grads'][net]):
+            torch.testing.assert_close(ga, gb, rtol=0, atol=0, msg=net)
+            assert ga.abs().sum() > 0
+    assert [r['k_t'] for r in a['iters']] == [r['k_t'] for r in b['iters']]
+    _assert_equal_states(a['state'], b['state'])  # weights, BN buffers, k_t
     assert a['state']['k_t'].item() > 0.0  # the equilibrium hook moved it, alike on both
 
 
-def test_dist_train_script_runs_on_cpu(synthetic_root, tmp_path):
-    proc = subprocess.run(
-        ['bash', osp.join(REPO, 'tools', 'dist_train.sh'),
-         osp.join(REPO, 'configs', 'quickstart', 'hrnet_synthetic-coco_128x96.py'), '2',
-         '--work-dir', str(tmp_path), '--cfg-options', *synthetic_options(synthetic_root),
-         'train_dataloader.batch_size=4', 'train_dataloader.dataset.indices=16',
-         'val_dataloader.dataset.indices=4'],
+def test_augmentation_net_ranks_stay_identical(synthetic_root, tmp_path):
+    """ASR + AHO on 2 ranks: one pre-training and two joint iterations leave the
+    augmentation net, its optimiser, accumulators and logged distributions
+    identical on both ranks (and the pose model too)."""
+    a, b = _dump(2, ASR_AHO_QUICKSTART, tmp_path, *_train_options(synthetic_root, 'mpii'),
+                 'train_dataloader.batch_size=6', 'train_dataloader.dataset.indices=36',
+                 'custom_hooks.2.pretrain_iters=1')
+    assert len(a['iters']) == 3
+    assert a['aug']['iters_done'] == b['aug']['iters_done'] == 3
+    assert a['aug']['loss_count'].sum() == 2 * 2  # 2 ASR rows on each of 2 ranks
+    _assert_equal_states(a['aug']['aug_net'], b['aug']['aug_net'])
+    _assert_equal_states(a['aug'], b['aug'])  # pre-training accumulators
+    for sa, sb in zip(a['aug']['optimizer']['state'].values(),
+                      b['aug']['optimizer']['state'].values()):
+        _assert_equal_states(sa, sb)
+    assert [r['aug'] for r in a['iters']] == [r['aug'] for r in b['iters']]
+    assert set(a['iters'][0]['aug']) == {f'train/aug_entropy_{k}'
+                                         for k in ('scale', 'rotation', 'occlusion')}
+    _assert_equal_states(a['state'], b['state'])
+
+
+def _clean_train_options(root: str, tmp_path) -> list[str]:
+    """Train on the synthetic set less its corrupt image: skipping it draws a
+    random replacement, which differs between a 1- and a 2-process run."""
+    with open(osp.join(root, 'annotations', 'coco_train.json')) as f:
+        coco = json.load(f)
+    bad = {im['id'] for im in coco['images'] if im['file_name'] == CORRUPT_IMAGE}
+    coco['images'] = [im for im in coco['images'] if im['id'] not in bad]
+    coco['annotations'] = [a for a in coco['annotations'] if a['image_id'] not in bad]
+    ann_file = tmp_path / 'coco_train_clean.json'
+    ann_file.write_text(json.dumps(coco))
+    return [f'train_dataloader.dataset.ann_file={ann_file}',
+            'train_dataloader.dataset.indices=24']
+
+
+def _batch_independent_config(tmp_path, base: str, optim: str, extra_model: str = '') -> str:
+    path = tmp_path / 'batch_independent.py'
+    path.write_text(BATCH_INDEPENDENT.format(base=base, optim=optim, extra_model=extra_model))
+    return str(path)
+
+
+def test_two_processes_match_one_process(synthetic_root, tmp_path):
+    """The baseline for 3 iterations: tools/train.py with batch 8 against
+    tools/dist_train.sh with 2 processes of batch 4 (same global batch)."""
+    config = _batch_independent_config(tmp_path, HRNET_QUICKSTART, f'dict(optimizer={SGD})')
+    options = [*synthetic_options(synthetic_root), 'train_cfg.val_interval=2',
+               *_clean_train_options(synthetic_root, tmp_path)]
+    one = run_tool(osp.join(REPO, 'tools', 'train.py'), config, '--work-dir',
+                   str(tmp_path / 'one'), '--cfg-options', *options)
+    assert one.returncode == 0, one.stderr[-4000:]
+    two = subprocess.run(
+        ['bash', osp.join(REPO, 'tools', 'dist_train.sh'), config, '2',
+         '--work-dir', str(tmp_path / 'two'), '--cfg-options', *options,
+         'train_dataloader.batch_size=4'],
         cwd=str(tmp_path), capture_output=True, text=True, timeout=600,
         env=dict(os.environ, PORT=_port(), PYTHON=sys.executable))
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    assert osp.isfile(tmp_path / 'epoch_1.pth')
+    assert two.returncode == 0, (two.stdout + two.stderr)[-4000:]
+    a, b = (torch.load(tmp_path / run / 'epoch_1.pth', weights_only=False)
+            for run in ('one', 'two'))
+    assert a['meta']['iter'] == b['meta']['iter'] == 3
+    _assert_equal_states(a['state_dict'], b['state_dict'], rtol=1e-5, atol=1e-6)
+    for sa, sb in zip(a['optimizer']['state'].values(), b['optimizer']['state'].values()):
+        _assert_equal_states(sa, sb, rtol=1e-4, atol=1e-8)  # momentum: sum of gradients
+
+
+def test_hrgan_two_processes_match_one_process(synthetic_root, tmp_path):
+    """HRGAN: same global batch on 1 and 2 processes gives the same G and D
+    gradients at every step, the same k_t trajectory and the same weights."""
+    config = _batch_independent_config(
+        tmp_path, HRGAN_QUICKSTART,
+        f'dict(generator=dict(optimizer={SGD}), discriminator=dict(optimizer={SGD}))',
+        ", discriminator=dict(norm_cfg=dict(type='GN', num_groups=4))")
+    options = [*_train_options(synthetic_root), *_clean_train_options(synthetic_root, tmp_path)]
+    (one,) = _dump(1, config, tmp_path / 'one', *options)
+    two = _dump(2, config, tmp_path / 'two', *options, 'train_dataloader.batch_size=4')
+    for net in ('generator', 'discriminator'):
+        assert len(one['grads'][net]) == 3
+        for g1, g2 in zip(one['grads'][net], two[0]['grads'][net]):
+            torch.testing.assert_close(g1, g2, rtol=1e-4, atol=1e-7, msg=net)
+    k_one = [r['k_t'] for r in one['iters']]
+    assert k_one[-1] > 0
+    for rank in two:
+        torch.testing.assert_close([r['k_t'] for r in rank['iters']], k_one, rtol=1e-5,
+                                   atol=1e-9)
+    _assert_equal_states(one['state'], two[0]['state'], rtol=1e-5, atol=1e-6)

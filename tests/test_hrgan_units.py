@@ -110,6 +110,17 @@ def test_discriminator_shapes_and_init():
         disc(torch.rand(1, 4, 16, 12), torch.rand(1, 3, 64, 48))
 
 
+def test_discriminator_norm_cfg_reaches_every_level():
+    disc = MODELS.build(dict(type='PoseDiscriminator', num_keypoints=5, feat_channels=16,
+                             depth=3, norm_cfg=dict(type='GN', num_groups=4)))
+    norms = [type(m).__name__ for m in disc.modules()
+             if isinstance(m, (torch.nn.GroupNorm, torch.nn.BatchNorm2d))]
+    assert norms and set(norms) == {'GroupNorm'}
+    # per-sample normalisation: a sample's reconstruction ignores its batch mates
+    x, img = torch.rand(4, 5, 16, 16), torch.rand(4, 3, 64, 64)
+    torch.testing.assert_close(disc(x, img)[:2], disc(x[:2], img[:2]))
+
+
 # ---------------------------------------------------------------- train_step
 K = 4
 

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.dist import all_reduce, broadcast, is_main_process
+from mmengine.dist import all_reduce, broadcast, get_rank, is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import OPTIMIZERS
@@ -132,8 +132,9 @@ class AdversarialAugmentationHook(Hook):
     the targets are the accumulated pose losses over the scale x rotation
     bins (ASR) and each image's histogram of joints over the grid (AHO).
 
-    The network's gradients are averaged over ranks and its initial weights
-    broadcast from rank 0, so every rank holds the same augmentation network.
+    The network's gradients and BN statistics are averaged over ranks and its
+    initial weights broadcast from rank 0, so every rank holds the same
+    augmentation network; each rank draws its own bins and cells.
     Its weights, optimiser, phase and accumulators are saved in checkpoints.
     Logged: ``aug_entropy_{scale,rotation,occlusion}``, ``aug_kl``,
     ``aug_harder`` (fraction of adversarial samples harder than their
@@ -346,13 +347,14 @@ class AdversarialAugmentationHook(Hook):
             draw_from = uniform
         else:
             draw_from = probs
-        scale_idx = sample_bins(draw_from['scale'][:n_asr])[:, 0]
-        rot_idx = sample_bins(draw_from['rotation'][:n_asr])[:, 0]
+        gen = self._rank_generator()
+        scale_idx = sample_bins(draw_from['scale'][:n_asr], generator=gen)[:, 0]
+        rot_idx = sample_bins(draw_from['rotation'][:n_asr], generator=gen)[:, 0]
         scale_rotate_samples(inputs, samples, asr_rows,
-                             scale_from_exponent(self.scale_bins.sample(scale_idx)),
-                             self.rotation_bins.sample(rot_idx), self.codec, self.device)
-        cells = sample_bins(draw_from['occlusion'][n_asr:], self.max_occluded_cells)
-        keep = torch.randint(1, self.max_occluded_cells + 1, (len(cells), 1))
+                             scale_from_exponent(self.scale_bins.sample(scale_idx, gen)),
+                             self.rotation_bins.sample(rot_idx, gen), self.codec, self.device)
+        cells = sample_bins(draw_from['occlusion'][n_asr:], self.max_occluded_cells, gen)
+        keep = torch.randint(1, self.max_occluded_cells + 1, (len(cells), 1), generator=gen)
         cells = torch.where(torch.arange(cells.shape[1])[None] < keep, cells, -1)
         self._masks = (torch.tensor(aho_rows, dtype=torch.long),
                        grid_masks(cells, self.occlusion_grid).to(self.device))
@@ -360,6 +362,17 @@ class AdversarialAugmentationHook(Hook):
         self._ctx = dict(asr_rows=asr_rows, aho_rows=aho_rows, ref_loss=ref_loss.cpu(),
                          log_probs=log_probs, probs=probs, scale_idx=scale_idx,
                          rot_idx=rot_idx, cells=cells, ref_samples=ref['data_samples'])
+
+    @staticmethod
+    def _rank_generator() -> torch.Generator:
+        """This iteration's sampling stream for this rank.
+
+        Ranks share the global seed, so drawing from the global generator would
+        give every rank the same bins and cells; a seed drawn from it (the same
+        draw on every rank, and restored with it on resume) offset by the rank
+        gives each rank its own, reproducible choices."""
+        seed = int(torch.randint(2**62, ()))
+        return torch.Generator().manual_seed(seed + get_rank())
 
     def _targets(self, samples) -> tuple[Tensor, Tensor]:
         gt = torch.stack([s.gt_fields.heatmaps for s in samples]).to(self.device)
@@ -420,6 +433,9 @@ class AdversarialAugmentationHook(Hook):
             if p.grad is not None:
                 all_reduce(p.grad, op='mean')
         self.optimizer.step()
+        for b in self.aug_net.buffers():  # BN statistics: the ranks' mean, as SyncBuffersHook
+            if b.is_floating_point():
+                all_reduce(b, op='mean')
         phase = 'pretrain' if self.pretraining else 'joint'
         self.iters_done += 1
         self._log(runner, probs, float(kl.detach()), harder, phase)

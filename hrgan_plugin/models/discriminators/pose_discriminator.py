@@ -12,6 +12,18 @@ from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptMultiConfig
 
 
+class _HourglassModule(HourglassModule):
+    """mmpose's ``HourglassModule`` with ``norm_cfg`` reaching its inner levels
+    (mmpose 1.3.2 builds the nested modules with the default BN)."""
+
+    def __init__(self, depth: int, stage_channels: list[int], stage_blocks: list[int],
+                 norm_cfg: ConfigType) -> None:
+        super().__init__(depth, stage_channels, stage_blocks, norm_cfg=norm_cfg)
+        if depth > 1:
+            self.low2 = _HourglassModule(depth - 1, stage_channels[1:], stage_blocks[1:],
+                                         norm_cfg)
+
+
 @MODELS.register_module()
 class PoseDiscriminator(BaseModule):
     """BEGAN-style discriminator: reconstructs K heatmaps from the heatmaps
@@ -62,8 +74,8 @@ class PoseDiscriminator(BaseModule):
             BasicBlock(feat_channels, feat_channels, norm_cfg=norm_cfg)
             for _ in range(num_blocks)
         ])
-        self.hourglass = HourglassModule(depth, [feat_channels] * (depth + 1),
-                                         [num_blocks] * (depth + 1), norm_cfg=norm_cfg)
+        self.hourglass = _HourglassModule(depth, [feat_channels] * (depth + 1),
+                                          [num_blocks] * (depth + 1), norm_cfg)
         self.post = ConvModule(feat_channels, feat_channels, 1, norm_cfg=norm_cfg)
         self.final_layer = nn.Conv2d(feat_channels, num_keypoints, 1)
 
