@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 from mmpose.utils import register_all_modules
 
 import hrgan_plugin  # noqa: F401  (registers the plugin's modules)
@@ -115,3 +116,30 @@ def real_coco_options(coco: str) -> list[str]:
         'test_dataloader.persistent_workers=False',
         f'val_evaluator.ann_file={coco}/test_coco.json',
         f'test_evaluator.ann_file={coco}/test_coco.json', 'default_hooks.logger.interval=1']
+
+
+def assert_same_training_state(path_a: str, path_b: str) -> None:
+    """Two checkpoints hold bitwise the same training state: weights and
+    buffers, every optimiser's state, the schedulers and the hook states."""
+    a = torch.load(path_a, map_location='cpu', weights_only=False)
+    b = torch.load(path_b, map_location='cpu', weights_only=False)
+    for key in ('state_dict', 'optimizer', 'param_schedulers', 'hook_states'):
+        assert (key in a) == (key in b), key
+        if key in a:
+            _assert_same(a[key], b[key], key)
+
+
+def _assert_same(a, b, where: str) -> None:
+    assert type(a) is type(b), where
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for k in a:
+            _assert_same(a[k], b[k], f'{where}.{k}')
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            _assert_same(x, y, f'{where}[{i}]')
+    elif torch.is_tensor(a):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=where)
+    else:
+        assert a == b, where

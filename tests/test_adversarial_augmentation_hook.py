@@ -1,12 +1,13 @@
 """AdversarialAugmentationHook on real models: AHO masks reach every
 configured resolution only during the armed forward; every ASR/AHO config
-trains a few iterations on synthetic data and writes the jsonl and PNG."""
+trains a few iterations on synthetic data and writes the jsonl and PNG;
+interrupted and resumed training equals uninterrupted training."""
 import json
 import os.path as osp
 
 import pytest
 import torch
-from conftest import REPO
+from conftest import REPO, assert_same_training_state, run_tool, synthetic_options
 from mmengine.config import Config
 from mmengine.runner import Runner
 from mmpose.datasets.transforms import PackPoseInputs
@@ -115,3 +116,25 @@ def test_asr_aho_config_trains_and_logs_distributions(name, synthetic_root, tmp_
     ckpt = torch.load(tmp_path / 'epoch_1.pth', map_location='cpu')
     state = ckpt['hook_states']['AdversarialAugmentationHook']
     assert state['iters_done'] == 2 and 'aug_net' in state and 'optimizer' in state
+
+
+def test_resume_restores_augmentation_net_and_phase(synthetic_root, tmp_path):
+    """2 epochs straight == 1 epoch, then --resume to 2; the resume point lies
+    inside the pre-training phase, which ends after it (4 iterations per epoch,
+    6 of pre-training)."""
+    config = osp.join(REPO, 'configs', 'quickstart', 'hrnet_asr-aho_synthetic-mpii_128x128.py')
+    opts = [*synthetic_options(synthetic_root, 'mpii'), 'train_cfg.val_interval=10',
+            'train_dataloader.batch_size=6', 'train_dataloader.dataset.indices=24',
+            'custom_hooks.2.pretrain_iters=6', 'custom_hooks.2.log_interval=1']
+    straight, split = str(tmp_path / 'straight'), str(tmp_path / 'split')
+    for work_dir, epochs, resume in ((straight, 2, []), (split, 1, []), (split, 2, ['--resume'])):
+        proc = run_tool('tools/train.py', config, '--work-dir', work_dir, *resume,
+                        '--cfg-options', *opts, f'train_cfg.max_epochs={epochs}')
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_same_training_state(osp.join(straight, 'epoch_2.pth'), osp.join(split, 'epoch_2.pth'))
+    state = torch.load(osp.join(split, 'epoch_2.pth'),
+                       map_location='cpu')['hook_states']['AdversarialAugmentationHook']
+    assert state['iters_done'] == 8
+    with open(osp.join(split, 'adversarial_augmentation.jsonl')) as f:
+        phases = [json.loads(line)['phase'] for line in f]
+    assert phases == ['pretrain'] * 6 + ['joint'] * 2  # one log, continued across the resume
