@@ -174,3 +174,32 @@ def test_hrgan_two_processes_match_one_process(synthetic_root, tmp_path):
         torch.testing.assert_close([r['k_t'] for r in rank['iters']], k_one, rtol=1e-5,
                                    atol=1e-9)
     _assert_equal_states(one['state'], two[0]['state'], rtol=1e-5, atol=1e-6)
+
+
+def test_slurm_scripts_build_mmpose_srun_commands(tmp_path):
+    """From another directory, with a stand-in ``srun`` that records its
+    arguments: mmpose's srun line, absolute tool paths, extra args passed on."""
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    (bin_dir / 'srun').write_text('#!/bin/sh\nprintf "%s\\n" "$@" > "$SRUN_LOG"\n')
+    (bin_dir / 'srun').chmod(0o755)
+    env = dict(os.environ, PATH=f'{bin_dir}:{os.environ["PATH"]}', GPUS='16',
+               GPUS_PER_NODE='8', SRUN_ARGS='--quotatype=auto')
+    calls = {  # script: (arguments, the tool's arguments srun must end with)
+        'slurm_train.sh': (['part', 'job', 'cfg.py', 'work', '--resume'],
+                           ['cfg.py', '--work-dir=work', '--launcher=slurm', '--resume']),
+        'slurm_test.sh': (['part', 'job', 'cfg.py', 'ckpt.pth', '--work-dir', 'out'],
+                          ['cfg.py', 'ckpt.pth', '--launcher=slurm', '--work-dir', 'out']),
+    }
+    for script, (args, tail) in calls.items():
+        log = tmp_path / f'{script}.log'
+        proc = subprocess.run(['bash', osp.join(REPO, 'tools', script), *args],
+                              cwd=str(tmp_path), env=dict(env, SRUN_LOG=str(log)),
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        argv = log.read_text().split('\n')[:-1]
+        assert argv[:2] == ['-p', 'part'] and '--job-name=job' in argv
+        assert {'--gres=gpu:8', '--ntasks=16', '--ntasks-per-node=8', '--kill-on-bad-exit=1',
+                '--quotatype=auto'} <= set(argv)
+        tool = osp.join(REPO, 'tools', script.replace('slurm_', '').replace('.sh', '.py'))
+        assert argv[argv.index('-u') + 1:] == [tool, *tail]
