@@ -90,6 +90,32 @@ def trained_run(synthetic_root, tmp_path_factory) -> dict:
     return dict(work_dir=work_dir, checkpoint=ckpt, proc=proc, config=QUICKSTART_COCO)
 
 
+@pytest.fixture(scope='session')
+def random_person_detector(tmp_path_factory) -> tuple[str, str]:
+    """mmpose's RTMDet-nano person-detector config and a checkpoint of it with
+    random weights (no download)."""
+    import mmpose
+    det_cfg = osp.join(osp.dirname(mmpose.__file__), '.mim', 'demo', 'mmdetection_cfg',
+                       'rtmdet_nano_320-8xb32_coco-person.py')
+    det_ckpt = str(tmp_path_factory.mktemp('detector') / 'rtmdet_random.pth')
+    proc = run_tool('-c', (
+        'import torch; from mmdet.apis import init_detector; '
+        f'm = init_detector({det_cfg!r}, None, device="cpu"); '
+        f'torch.save(dict(state_dict=m.state_dict()), {det_ckpt!r})'))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return det_cfg, det_ckpt
+
+
+def single_error_line(proc) -> str:
+    """A tool's refusal: exit status 2, no traceback, and an ``error:`` line
+    as the last thing on stderr; returns that line."""
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert 'Traceback' not in proc.stderr
+    assert lines[-1].startswith('error: ')
+    return lines[-1]
+
+
 def scalar_records(work_dir: str) -> list[dict]:
     """The json log lines (``vis_data/scalars.json``) of the run in ``work_dir``."""
     [run] = [d for d in os.listdir(work_dir) if osp.isdir(osp.join(work_dir, d, 'vis_data'))]

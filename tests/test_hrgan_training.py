@@ -73,18 +73,12 @@ def test_extracted_generator_loads_into_plain_hrnet(hrgan_coco_run, tmp_path):
 
 @pytest.mark.parametrize('which', ['baseline', 'hrgan'])
 def test_stock_topdown_demo_runs_our_checkpoints(which, trained_run, hrgan_coco_run, testdata,
-                                                 tmp_path):
+                                                 random_person_detector, tmp_path):
     """mmpose's demo/topdown_demo_with_mmdet.py with a randomly initialised
     RTMDet person detector and our checkpoint, no environment variable set."""
     import mmpose
     demo_dir = osp.join(osp.dirname(mmpose.__file__), '.mim', 'demo')
-    det_cfg = osp.join(demo_dir, 'mmdetection_cfg', 'rtmdet_nano_320-8xb32_coco-person.py')
-    det_ckpt = str(tmp_path / 'rtmdet_random.pth')
-    proc = run_tool('-c', (
-        'import torch; from mmdet.apis import init_detector; '
-        f'm = init_detector({det_cfg!r}, None, device="cpu"); '
-        f'torch.save(dict(state_dict=m.state_dict()), {det_ckpt!r})'))
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    det_cfg, det_ckpt = random_person_detector
     pose_cfg, pose_ckpt = ((trained_run['config'], trained_run['checkpoint'])
                            if which == 'baseline' else (HRGAN_COCO, hrgan_coco_run['checkpoint']))
     image = osp.join(testdata, 'coco', '000000000785.jpg')

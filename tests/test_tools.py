@@ -12,6 +12,7 @@ from conftest import (
     real_coco_options,
     run_tool,
     scalar_records,
+    single_error_line,
     synthetic_options,
 )
 
@@ -66,19 +67,11 @@ def test_train_on_real_coco_samples(testdata, tmp_path):
     assert osp.isfile(osp.join(str(tmp_path), 'epoch_1.pth'))
 
 
-def _single_error_line(proc) -> str:
-    assert proc.returncode == 2, proc.stderr[-3000:]
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert 'Traceback' not in proc.stderr
-    assert lines[-1].startswith('error: ')
-    return lines[-1]
-
-
 def test_missing_data_root_is_one_line(tmp_path):
     missing = str(tmp_path / 'nowhere')
     proc = run_tool('tools/train.py', QUICKSTART_COCO, '--work-dir', str(tmp_path / 'w'),
                     '--cfg-options', f'train_dataloader.dataset.data_root={missing}/')
-    line = _single_error_line(proc)
+    line = single_error_line(proc)
     assert missing in line and 'train_dataloader.dataset.data_root' in line
 
 
@@ -89,7 +82,7 @@ def test_invalid_json_is_one_line_naming_the_file(synthetic_root, tmp_path):
     bad.write_text('{"images": [')
     proc = run_tool('tools/train.py', QUICKSTART_COCO, '--work-dir', str(tmp_path / 'w'),
                     '--cfg-options', *synthetic_options(str(root)))
-    line = _single_error_line(proc)
+    line = single_error_line(proc)
     assert str(bad) in line and 'not valid JSON' in line
 
 
@@ -107,12 +100,12 @@ def test_unreachable_pretrained_weights_is_one_line(testdata, tmp_path):
         'val_dataloader.dataset.ann_file=test_coco.json',
         'val_dataloader.dataset.data_prefix.img=',
         env={'TORCH_HOME': str(tmp_path / 'torch_home')})
-    line = _single_error_line(proc)
+    line = single_error_line(proc)
     assert url in line and 'model.backbone.init_cfg.checkpoint=' in line
     assert 'model.backbone.init_cfg=None' in line
 
 
 def test_missing_checkpoint_is_one_line(tmp_path):
     proc = run_tool('tools/test.py', QUICKSTART_COCO, str(tmp_path / 'none.pth'))
-    line = _single_error_line(proc)
+    line = single_error_line(proc)
     assert 'none.pth' in line
