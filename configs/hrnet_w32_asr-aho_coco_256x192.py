@@ -6,4 +6,5 @@ custom_hooks = [
     dict(type='EpochSeedHook'),
     dict(type='AdversarialAugmentationHook', split=(1, 1, 1), pretrain_iters=500),
     dict(type='TrainingCurveHook', keys=['loss_kpt', 'aug_kl', 'aug_harder']),
+    dict(type='ChannelsLastHook'),  # GPU only; see README 'Fast training'
 ]

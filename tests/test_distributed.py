@@ -12,6 +12,7 @@ import sys
 
 import torch
 from conftest import CORRUPT_IMAGE, REPO, run_tool, synthetic_options
+from mmengine.config import Config
 
 QUICKSTART = osp.join(REPO, 'configs', 'quickstart')
 HRGAN_QUICKSTART = osp.join(QUICKSTART, 'hrgan_synthetic-coco_128x96.py')
@@ -124,6 +125,10 @@ def _clean_train_options(root: str, tmp_path) -> list[str]:
             'train_dataloader.dataset.indices=24']
 
 
+def _hook_index(config: str, hook: str = 'ChannelsLastHook') -> int:
+    return [h['type'] for h in Config.fromfile(config).custom_hooks].index(hook)
+
+
 def _batch_independent_config(tmp_path, base: str, optim: str, extra_model: str = '') -> str:
     path = tmp_path / 'batch_independent.py'
     path.write_text(BATCH_INDEPENDENT.format(base=base, optim=optim, extra_model=extra_model))
@@ -132,7 +137,8 @@ def _batch_independent_config(tmp_path, base: str, optim: str, extra_model: str 
 
 def test_two_processes_match_one_process(synthetic_root, tmp_path):
     """The baseline for 3 iterations: tools/train.py with batch 8 against
-    tools/dist_train.sh with 2 processes of batch 4 (same global batch)."""
+    tools/dist_train.sh with 2 processes of batch 4 (same global batch), the
+    latter with ChannelsLastHook switched on for CPU (NHWC weights under DDP)."""
     config = _batch_independent_config(tmp_path, HRNET_QUICKSTART, f'dict(optimizer={SGD})')
     options = [*synthetic_options(synthetic_root), 'train_cfg.val_interval=2',
                *_clean_train_options(synthetic_root, tmp_path)]
@@ -142,7 +148,7 @@ def test_two_processes_match_one_process(synthetic_root, tmp_path):
     two = subprocess.run(
         ['bash', osp.join(REPO, 'tools', 'dist_train.sh'), config, '2',
          '--work-dir', str(tmp_path / 'two'), '--cfg-options', *options,
-         'train_dataloader.batch_size=4'],
+         'train_dataloader.batch_size=4', f'custom_hooks.{_hook_index(config)}.devices=[cpu]'],
         cwd=str(tmp_path), capture_output=True, text=True, timeout=600,
         env=dict(os.environ, PORT=_port(), PYTHON=sys.executable))
     assert two.returncode == 0, (two.stdout + two.stderr)[-4000:]

@@ -192,6 +192,30 @@ def _generator_params(model):
     return {n: p for n, p in _params(model).items() if not n.startswith('discriminator.')}
 
 
+def test_amp_switch_reaches_both_optimisers(monkeypatch):
+    """What mmpose's ``tools/train.py --amp`` writes at the top level of
+    ``optim_wrapper`` applies to both networks, over the entries' own type."""
+    from mmengine.optim import AmpOptimWrapper
+    from mmengine.optim.optimizer import amp_optimizer_wrapper
+    monkeypatch.setattr(amp_optimizer_wrapper, 'is_cuda_available', lambda: True)  # CPU here
+    constructor = OPTIM_WRAPPER_CONSTRUCTORS.build(dict(
+        type='GANOptimWrapperConstructor',
+        optim_wrapper_cfg=dict(
+            generator=dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.1)),
+            discriminator=dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.2)),
+            type='AmpOptimWrapper', loss_scale='dynamic', clip_grad=dict(max_norm=1.0))))
+    optim = constructor(_model())
+    for key, lr in (('generator', 0.1), ('discriminator', 0.2)):
+        assert type(optim[key]) is AmpOptimWrapper
+        assert optim[key].loss_scaler is not None and optim[key].clip_grad_kwargs == dict(
+            max_norm=1.0)
+        assert optim[key].optimizer.param_groups[0]['lr'] == lr
+    with pytest.raises(ValueError, match=r"missing \['discriminator'\]"):
+        OPTIM_WRAPPER_CONSTRUCTORS.build(dict(
+            type='GANOptimWrapperConstructor',
+            optim_wrapper_cfg=dict(generator=dict(optimizer=dict(type='SGD', lr=0.1)))))
+
+
 def test_optimiser_split_covers_every_parameter_once():
     model = _model()
     optim = _optim(model, 0.1, 0.1)
@@ -285,3 +309,39 @@ def test_generator_starts_as_the_baseline_with_the_same_seed():
     for key, value in hrgan.state_dict().items():
         if key.startswith(('backbone.', 'head.')):
             torch.testing.assert_close(value, base_state[key], rtol=0, atol=0, msg=key)
+
+
+def test_channels_last_hook_runs_the_networks_in_nhwc():
+    model = _model()
+    batch = model.data_preprocessor(_batch(2), True)
+    inputs, samples = batch['inputs'], batch['data_samples']
+    gt = torch.stack([d.gt_fields.heatmaps for d in samples])
+    before = model.head(model.extract_feat(inputs))
+
+    class _Runner:
+        pass
+    runner = _Runner()
+    runner.model = model
+    HOOKS.build(dict(type='ChannelsLastHook')).before_train(runner)  # cuda only: CPU untouched
+    assert not model.backbone._forward_pre_hooks
+    hook = HOOKS.build(dict(type='ChannelsLastHook', devices=('cpu', )))
+    hook.before_train(runner)
+    seen = {}
+    for name in ('conv1', 'conv2'):
+        getattr(model.backbone, name).register_forward_hook(
+            lambda m, a, out, name=name: seen.update({name: (a[0], out)}))
+    disc_in = []
+    model.discriminator.stem.register_forward_pre_hook(lambda m, a: disc_in.append(a[0]))
+    after = model.head(model.extract_feat(inputs))
+    nhwc = dict(memory_format=torch.channels_last)
+    assert seen['conv1'][0].is_contiguous(**nhwc)  # the batch, converted on entry
+    assert seen['conv2'][1].is_contiguous(**nhwc)  # activations stay NHWC downstream
+    assert not inputs.is_contiguous(**nhwc)  # the caller's tensor is left alone
+    torch.testing.assert_close(after, before, rtol=1e-4, atol=1e-6)
+    model.discriminator(gt, inputs)
+    assert disc_in[0].is_contiguous(**nhwc)
+    ((after - gt) ** 2).mean().backward()
+    weight = model.backbone.conv1.weight  # weights and their gradients keep NCHW (DDP)
+    assert weight.is_contiguous() and weight.grad.is_contiguous()
+    hook.before_val(runner)  # applied once
+    assert len(model.backbone._forward_pre_hooks) == 1

@@ -14,7 +14,7 @@ REGISTERED = {
     'MODELS': ['AdversarialTopdownPoseEstimator', 'PoseDiscriminator', 'BEGANLoss',
                'HRUHourglassNet', 'AugmentationNet'],
     'HOOKS': ['BoundaryEquilibriumHook', 'AdversarialAugmentationHook', 'EpochSeedHook',
-              'TrainingCurveHook'],
+              'TrainingCurveHook', 'ChannelsLastHook'],
     'OPTIM_WRAPPER_CONSTRUCTORS': ['GANOptimWrapperConstructor'],
     'TRANSFORMS': ['LoadImageOrSkip'],
 }

@@ -43,6 +43,8 @@ val_pipeline = [
     dict(type='PackPoseInputs'),
 ]
 train_dataloader = dict(
+    num_workers=2,
+    pin_memory=False,  # CPU
     batch_size=32,
     dataset=dict(
         data_root=data_root,
@@ -50,6 +52,8 @@ train_dataloader = dict(
         data_prefix=dict(img='images/train/'),
         pipeline=train_pipeline))
 val_dataloader = dict(
+    num_workers=2,
+    pin_memory=False,  # CPU
     batch_size=64,
     dataset=dict(
         data_root=data_root,
@@ -66,4 +70,5 @@ custom_hooks = [
     dict(type='SyncBuffersHook'),
     dict(type='EpochSeedHook'),
     dict(type='TrainingCurveHook', keys=['loss_kpt', 'acc_pose'], interval=5),
+    dict(type='ChannelsLastHook'),  # GPU only; see README 'Fast training'
 ]

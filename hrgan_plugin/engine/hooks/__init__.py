@@ -1,4 +1,5 @@
 from .adversarial_augmentation_hook import AdversarialAugmentationHook
+from .channels_last_hook import ChannelsLastHook
 from .epoch_seed_hook import EpochSeedHook
 from .equilibrium_hook import BoundaryEquilibriumHook
 from .training_curve_hook import TrainingCurveHook
@@ -6,6 +7,7 @@ from .training_curve_hook import TrainingCurveHook
 __all__ = [
     'AdversarialAugmentationHook',
     'BoundaryEquilibriumHook',
+    'ChannelsLastHook',
     'EpochSeedHook',
     'TrainingCurveHook',
 ]

@@ -25,11 +25,17 @@ class GANOptimWrapperConstructor:
             generator=dict(optimizer=dict(type='Adam', lr=5e-4)),
             discriminator=dict(optimizer=dict(type='Adam', lr=8e-5)))
 
+    Any other top-level key applies to both entries and takes precedence over
+    theirs: ``tools/train.py --amp`` (mmpose's switch) sets
+    ``optim_wrapper.type='AmpOptimWrapper'`` and ``loss_scale='dynamic'``,
+    which turns on mixed precision for both networks.
+
     A list ``param_scheduler`` applies to both optimisers; a dict with keys
     ``generator``/``discriminator`` sets them separately (mmengine's runner).
 
     Args:
-        optim_wrapper_cfg (dict): with keys ``generator`` and ``discriminator``.
+        optim_wrapper_cfg (dict): with keys ``generator`` and ``discriminator``,
+            plus optional keys shared by both.
         paramwise_cfg (dict, optional): must be None; give it per entry.
     """
 
@@ -40,10 +46,9 @@ class GANOptimWrapperConstructor:
             raise ValueError('GANOptimWrapperConstructor: give paramwise_cfg inside '
                              '`generator`/`discriminator`, not at the top level')
         missing = [k for k in self.KEYS if k not in optim_wrapper_cfg]
-        extra = [k for k in optim_wrapper_cfg if k not in self.KEYS]
-        if missing or extra:
-            raise ValueError(f'GANOptimWrapperConstructor: optim_wrapper needs exactly the keys '
-                             f'{self.KEYS}; missing {missing}, unexpected {extra}')
+        if missing:
+            raise ValueError(f'GANOptimWrapperConstructor: optim_wrapper needs the keys '
+                             f'{self.KEYS}; missing {missing}')
         self.optim_wrapper_cfg = copy.deepcopy(optim_wrapper_cfg)
 
     def __call__(self, model: nn.Module) -> OptimWrapperDict:
@@ -55,9 +60,10 @@ class GANOptimWrapperConstructor:
             generator=nn.ModuleDict({n: m for n, m in model.named_children()
                                      if n != 'discriminator'}),
             discriminator=model.discriminator)
+        shared = {k: v for k, v in self.optim_wrapper_cfg.items() if k not in self.KEYS}
         wrappers = {}
         for key in self.KEYS:
-            cfg = copy.deepcopy(self.optim_wrapper_cfg[key])
+            cfg = copy.deepcopy({**self.optim_wrapper_cfg[key], **shared})
             paramwise = cfg.pop('paramwise_cfg', None)
             wrappers[key] = DefaultOptimWrapperConstructor(cfg, paramwise)(parts[key])
         return OptimWrapperDict(**wrappers)
