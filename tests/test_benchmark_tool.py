@@ -16,13 +16,15 @@ def test_benchmark_compares_two_configs(synthetic_root, tmp_path):
     rows = result['medians_s']
     assert set(rows) == {'hrnet_synthetic-coco_128x96', 'hrgan_synthetic-coco_128x96'}
     for row in rows.values():
-        assert set(row) == {'data', 'train', 'infer', 'infer_flip'}
+        assert set(row) == {'data', 'train', 'infer', 'infer_flip', 'train_img_s'}
         assert all(v > 0 for v in row.values())
+        assert row['train_img_s'] == 4 / row['train']
     ratio = result['ratio']
     assert ratio['numerator'] == 'hrgan_synthetic-coco_128x96'
     assert ratio['train'] == rows['hrgan_synthetic-coco_128x96']['train'] / rows[
         'hrnet_synthetic-coco_128x96']['train']
-    assert 'ratio (second / first)' in proc.stdout
+    assert 'time ratio (second / first)' in proc.stdout
+    assert f'training speed-up of the second: {1 / ratio["train"]:.2f}x' in proc.stdout
 
 
 def test_benchmark_without_data_is_one_line(tmp_path):

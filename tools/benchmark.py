@@ -47,6 +47,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--warmup', type=int, default=2, help='untimed iterations first')
     parser.add_argument('--batch', type=int, default=8)
     parser.add_argument('--amp', action='store_true', help='AmpOptimWrapper / autocast')
+    parser.add_argument('--vs-amp', action='store_true',
+                        help='AMP for the --vs config only (e.g. stock fp32 vs ours with AMP)')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu',
                         choices=['cpu', 'cuda'])
     parser.add_argument('--data-root', default='data/synthetic/',
@@ -55,7 +57,7 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def bench_config(path: str, args: argparse.Namespace, work_dir: str) -> Config:
+def bench_config(path: str, args: argparse.Namespace, work_dir: str, amp: bool) -> Config:
     """The config with synthetic data, the requested batch and no logging."""
     cfg = Config.fromfile(path)
     ds_type = cfg.train_dataloader.dataset.type
@@ -82,7 +84,7 @@ def bench_config(path: str, args: argparse.Namespace, work_dir: str) -> Config:
     cfg.default_hooks.pop('logger', None)
     cfg.visualizer = dict(type='PoseLocalVisualizer', vis_backends=[],
                           name=f'vis_{osp.basename(path)}')
-    if args.amp:
+    if amp:
         wrappers = ([cfg.optim_wrapper[k] for k in ('generator', 'discriminator')]
                     if 'generator' in cfg.optim_wrapper else [cfg.optim_wrapper])
         for w in wrappers:
@@ -95,9 +97,9 @@ def bench_config(path: str, args: argparse.Namespace, work_dir: str) -> Config:
 class Bench:
     """A runner prepared as ``Runner.train`` prepares it, driven by hand."""
 
-    def __init__(self, path: str, args: argparse.Namespace, work_dir: str):
-        self.name = osp.splitext(osp.basename(path))[0]
-        cfg = bench_config(path, args, work_dir)
+    def __init__(self, path: str, args: argparse.Namespace, work_dir: str, amp: bool):
+        self.name = osp.splitext(osp.basename(path))[0] + (' (AMP)' if amp else '')
+        cfg = bench_config(path, args, work_dir, amp)
         cfg.experiment_name = f'bench_{self.name}_{id(self)}'
         runner = Runner.from_cfg(cfg)
         runner.model.to(args.device)
@@ -158,7 +160,8 @@ def main() -> int:
     configs = [args.config] + ([args.vs] if args.vs else [])
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            benches = [Bench(c, args, osp.join(tmp, str(i))) for i, c in enumerate(configs)]
+            benches = [Bench(c, args, osp.join(tmp, str(i)), args.amp or (i == 1 and args.vs_amp))
+                       for i, c in enumerate(configs)]
         except (DataConfigError, ValueError) as err:
             print(f'error: {err} (run `make data` for the synthetic data)', file=sys.stderr)
             return 2
@@ -166,23 +169,25 @@ def main() -> int:
             for b in benches:
                 b.step(record=i >= args.warmup)
     rows = {b.name: b.medians() for b in benches}
+    for m in rows.values():
+        m['train_img_s'] = args.batch / m['train']
     result = dict(device=args.device, batch=args.batch, iters=args.iters, amp=args.amp,
-                  torch_threads=torch.get_num_threads(), medians_s=rows)
+                  vs_amp=args.vs_amp, torch_threads=torch.get_num_threads(), medians_s=rows)
     names = list(rows)
-    header = f'{"config":<42}' + ''.join(f'{k:>12}' for k in ('data', 'train', 'infer',
-                                                               'infer_flip'))
-    print(f'median seconds per batch of {args.batch} on {args.device}'
-          f'{" (AMP)" if args.amp else ""}, {args.iters} iterations after {args.warmup} warm-up')
-    print(header)
+    cols = ('data', 'train', 'infer', 'infer_flip')
+    print(f'median seconds per batch of {args.batch} on {args.device}, {args.iters} '
+          f'iterations after {args.warmup} warm-up')
+    print(f'{"config":<48}' + ''.join(f'{k:>12}' for k in cols) + f'{"train img/s":>13}')
     for name, m in rows.items():
-        print(f'{name:<42}' + ''.join(f'{m[k]:>12.4f}' for k in ('data', 'train', 'infer',
-                                                                   'infer_flip')))
+        print(f'{name:<48}' + ''.join(f'{m[k]:>12.4f}' for k in cols)
+              + f'{m["train_img_s"]:>13.1f}')
     if len(names) == 2:
         ratios = {k: rows[names[1]][k] / rows[names[0]][k]
                   for k in ('train', 'infer', 'infer_flip')}
         result['ratio'] = dict(numerator=names[1], denominator=names[0], **ratios)
-        print(f'{"ratio (second / first)":<42}{"":>12}' +
-              ''.join(f'{ratios[k]:>12.3f}' for k in ('train', 'infer', 'infer_flip')))
+        print(f'{"time ratio (second / first)":<48}{"":>12}'
+              + ''.join(f'{ratios[k]:>12.3f}' for k in ('train', 'infer', 'infer_flip')))
+        print(f'training speed-up of the second: {1 / ratios["train"]:.2f}x')
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     with open(args.out, 'w') as f:
         json.dump(result, f, indent=2)
