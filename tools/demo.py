@@ -188,7 +188,7 @@ def main() -> int:
         check_files(args)
         inputs = list_inputs(args.input)
         detector, pose = load_models(args)
-    except (FileNotFoundError, ValueError) as err:  # CheckpointMismatch is a ValueError
+    except (FileNotFoundError, ValueError) as err:  # CheckpointError is a ValueError
         print(f'error: {err}', file=sys.stderr)
         return 2
     os.makedirs(args.output, exist_ok=True)

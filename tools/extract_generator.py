@@ -13,18 +13,15 @@ import sys
 import torch
 
 import hrgan_plugin  # noqa: F401  (lets torch's safe loader read runner checkpoints)
-
-DROPPED_PREFIXES = ('discriminator.', 'adversarial_loss.')
-DROPPED_KEYS = ('k_t', )
+from hrgan_plugin.utils.checkpoint_match import GAN_ONLY, without
 
 
 def extract_generator(checkpoint: dict) -> dict:
     """Keep ``meta`` and the generator's weights; drop D, k_t, optimisers."""
     if 'state_dict' not in checkpoint:
         raise KeyError("checkpoint has no 'state_dict' entry")
-    state = {k: v for k, v in checkpoint['state_dict'].items()
-             if not k.startswith(DROPPED_PREFIXES) and k not in DROPPED_KEYS}
-    return dict(meta=checkpoint.get('meta', {}), state_dict=state)
+    return dict(meta=checkpoint.get('meta', {}),
+                state_dict=without(checkpoint['state_dict'], GAN_ONLY))
 
 
 def main() -> int:

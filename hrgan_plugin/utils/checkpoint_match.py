@@ -2,7 +2,8 @@
 
 mmengine loads checkpoints non-strictly and only logs missing, unexpected or
 mis-shaped keys, so a checkpoint of another config runs with random weights.
-The inference tools check first and stop with one line instead.
+The inference tools (``tools/demo.py``, ``tools/export_onnx.py``) check first
+and stop with one line instead.
 """
 from __future__ import annotations
 
@@ -13,40 +14,48 @@ import torch
 # Parts of an HRGAN checkpoint that inference never uses: a generator config
 # may load an HRGAN checkpoint and vice versa.
 GAN_ONLY = ('discriminator.', 'adversarial_loss.', 'k_t')
+LISTED_KEYS = 3  # key names quoted per kind of problem
 
 
-class CheckpointMismatch(ValueError):
-    """The checkpoint's weights do not fit the config's model."""
+class CheckpointError(ValueError):
+    """The checkpoint cannot be read, or its weights do not fit the model."""
 
 
 def checkpoint_state_dict(path: str) -> dict[str, torch.Tensor]:
     """The weights of a runner checkpoint or of a bare state dict, with DDP's
-    ``module.`` prefixes removed."""
-    ckpt = torch.load(path, map_location='cpu')
-    if not isinstance(ckpt, Mapping):
-        raise CheckpointMismatch(f"checkpoint '{path}' holds a {type(ckpt).__name__}, "
-                                 f'not a state dict')
-    state = ckpt.get('state_dict', ckpt)
+    ``module.`` prefixes removed (as mmengine reads them)."""
+    try:
+        ckpt = torch.load(path, map_location='cpu')
+    except Exception as err:  # a corrupt file fails with many error types
+        first_line = (str(err).splitlines() or [''])[0]
+        raise CheckpointError(f"checkpoint '{path}' cannot be read by torch.load: "
+                              f'{type(err).__name__}: {first_line}') from err
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, Mapping) else None
+    if not isinstance(state, Mapping):
+        raise CheckpointError(f"checkpoint '{path}' holds no state dict")
     return {k.removeprefix('module.'): v for k, v in state.items() if torch.is_tensor(v)}
+
+
+def without(state: Mapping[str, torch.Tensor], prefixes: Sequence[str]) -> dict:
+    """``state`` less the keys that start with one of ``prefixes``."""
+    return {k: v for k, v in state.items() if not k.startswith(tuple(prefixes))}
 
 
 def check_checkpoint_matches(model_state: Mapping[str, torch.Tensor],
                              ckpt_state: Mapping[str, torch.Tensor], checkpoint: str,
                              config: str, ignore: Sequence[str] = ()) -> None:
-    """Raise :class:`CheckpointMismatch` naming both files and the first
+    """Raise :class:`CheckpointError` naming both files and the first
     offending keys when keys are missing, unexpected or of another shape.
     Keys starting with one of ``ignore`` are left out on both sides."""
-    def kept(state):
-        return {k: v for k, v in state.items() if not k.startswith(tuple(ignore))}
-
-    model, ckpt = kept(model_state), kept(ckpt_state)
+    model, ckpt = without(model_state, ignore), without(ckpt_state, ignore)
     missing = [k for k in model if k not in ckpt]
     unexpected = [k for k in ckpt if k not in model]
     shapes = [f'{k} {tuple(ckpt[k].shape)} vs {tuple(model[k].shape)}'
               for k in model if k in ckpt and ckpt[k].shape != model[k].shape]
-    problems = [f'{len(keys)} {what} ({", ".join(keys[:3])}{", ..." if len(keys) > 3 else ""})'
+    problems = [f'{len(keys)} {what} ({", ".join(keys[:LISTED_KEYS])}'
+                f'{", ..." if len(keys) > LISTED_KEYS else ""})'
                 for what, keys in (('missing keys', missing), ('unexpected keys', unexpected),
-                                   ('shape mismatches', shapes)) if keys]
+                                   ('shape mismatches (checkpoint vs model)', shapes)) if keys]
     if problems:
-        raise CheckpointMismatch(f"checkpoint '{checkpoint}' does not match config "
-                                 f"'{config}': {'; '.join(problems)}")
+        raise CheckpointError(f"checkpoint '{checkpoint}' does not match config "
+                              f"'{config}': {'; '.join(problems)}")
