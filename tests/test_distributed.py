@@ -6,10 +6,13 @@ batch (tools/dist_train.sh against tools/train.py)."""
 import json
 import os
 import os.path as osp
+import pickle
 import random
 import subprocess
 import sys
 
+import numpy as np
+import pytest
 import torch
 from conftest import CORRUPT_IMAGE, REPO, run_tool, synthetic_options
 from mmengine.config import Config
@@ -197,6 +200,47 @@ def test_hrgan_two_processes_match_one_process(synthetic_root, tmp_path):
         torch.testing.assert_close([r['k_t'] for r in rank['iters']], k_one, rtol=1e-5,
                                    atol=1e-9)
     _assert_equal_states(one['state'], two[0]['state'], rtol=1e-5, atol=1e-6)
+
+
+def test_dist_test_script_matches_one_process_test(trained_run, synthetic_root, tmp_path):
+    """tools/dist_test.sh on 2 gloo processes predicts every validation person
+    once, with the keypoints of a 1-process tools/test.py run, and scores the
+    gathered predictions to the same metrics."""
+    os.makedirs(tmp_path / 'data')
+    os.symlink(synthetic_root, tmp_path / 'data' / 'synthetic')  # the config's data root
+    args = [trained_run['config'], trained_run['checkpoint']]
+    one = run_tool(osp.join(REPO, 'tools', 'test.py'), *args, '--work-dir',
+                   str(tmp_path / 'one'), '--dump', str(tmp_path / 'one.pkl'), cwd=str(tmp_path))
+    assert one.returncode == 0, one.stderr[-3000:]
+    two = subprocess.run(
+        ['bash', osp.join(REPO, 'tools', 'dist_test.sh'), *args, '2', '--work-dir',
+         str(tmp_path / 'two'), '--dump', str(tmp_path / 'two.pkl')],
+        cwd=str(tmp_path), capture_output=True, text=True, timeout=600,
+        env=dict(os.environ, PORT=_port(), PYTHON=sys.executable))
+    assert two.returncode == 0, (two.stdout + two.stderr)[-4000:]
+    preds = {}
+    for run in ('one', 'two'):
+        with open(tmp_path / f'{run}.pkl', 'rb') as f:
+            preds[run] = {p['id']: p['pred_instances'] for p in pickle.load(f)}
+    with open(osp.join(synthetic_root, 'annotations', 'coco_val.json')) as f:
+        assert len(preds['two']) == len(json.load(f)['annotations'])  # each person once
+    assert preds['one'].keys() == preds['two'].keys()
+    for ann_id, p in preds['one'].items():
+        # batches of other sizes round differently: within 1/100 pixel
+        np.testing.assert_allclose(preds['two'][ann_id]['keypoints'], p['keypoints'],
+                                   rtol=0, atol=1e-2)
+        np.testing.assert_allclose(preds['two'][ann_id]['keypoint_scores'],
+                                   p['keypoint_scores'], rtol=1e-5, atol=1e-6)
+    metrics = [_test_metrics(tmp_path / run) for run in ('one', 'two')]
+    assert 'coco/AP' in metrics[0] and metrics[0] == pytest.approx(metrics[1], abs=1e-4)
+
+
+def _test_metrics(work_dir) -> dict:
+    """The metrics line of a test run's ``<timestamp>/<timestamp>.json``."""
+    [run] = [d for d in os.listdir(work_dir) if osp.isdir(osp.join(work_dir, d))]
+    with open(osp.join(work_dir, run, f'{run}.json')) as f:
+        record = json.loads(f.readline())
+    return {k: v for k, v in record.items() if k.startswith('coco/')}
 
 
 def test_slurm_scripts_build_mmpose_srun_commands(tmp_path):
