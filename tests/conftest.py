@@ -99,7 +99,7 @@ def random_person_detector(tmp_path_factory) -> tuple[str, str]:
                        'rtmdet_nano_320-8xb32_coco-person.py')
     det_ckpt = str(tmp_path_factory.mktemp('detector') / 'rtmdet_random.pth')
     proc = run_tool('-c', (
-        'import torch; from mmdet.apis import init_detector; '
+        'import torch; from mmdet.apis import init_detector; torch.manual_seed(0); '
         f'm = init_detector({det_cfg!r}, None, device="cpu"); '
         f'torch.save(dict(state_dict=m.state_dict()), {det_ckpt!r})'))
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -13,9 +13,14 @@ from hrgan_plugin.augmentation.distributions import (
     asr_pretrain_targets,
     entropy,
     reward_penalty_target,
+    sample_bins,
 )
 from hrgan_plugin.augmentation.occlusion import apply_masks, grid_masks
-from hrgan_plugin.engine.hooks.adversarial_augmentation_hook import scale_rotate_samples
+from hrgan_plugin.engine.hooks import adversarial_augmentation_hook
+from hrgan_plugin.engine.hooks.adversarial_augmentation_hook import (
+    AdversarialAugmentationHook,
+    scale_rotate_samples,
+)
 
 
 @pytest.mark.parametrize('probs,index,harder,clip,expected', [
@@ -142,3 +147,21 @@ def test_augmentation_net_outputs_uniform_distributions_at_start():
     for v in out.values():
         np.testing.assert_allclose(v.exp().sum(-1).detach().numpy(), 1.0, atol=1e-5)
         np.testing.assert_allclose(v.exp().detach().numpy(), 1.0 / v.shape[1], atol=1e-6)
+
+
+def test_each_rank_draws_its_own_bins_reproducibly(monkeypatch):
+    """Ranks share the global seed; the hook's per-iteration stream is the
+    same draw from it offset by the rank: different bins on different ranks,
+    the same bins when a rank repeats the iteration (resume)."""
+    probs = torch.ones(64, 9)
+
+    def bins_on(rank: int) -> torch.Tensor:
+        monkeypatch.setattr(adversarial_augmentation_hook, 'get_rank', lambda: rank)
+        torch.manual_seed(123)  # the seed all ranks share
+        return sample_bins(probs, generator=AdversarialAugmentationHook._rank_generator())
+
+    rank0, rank1 = bins_on(0), bins_on(1)
+    assert not torch.equal(rank0, rank1)
+    assert torch.equal(rank0, bins_on(0))
+    torch.manual_seed(123)
+    assert not torch.equal(rank0, sample_bins(probs))  # not the shared global stream

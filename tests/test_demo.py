@@ -26,7 +26,7 @@ def test_folder_of_coco_images(trained_run, random_person_detector, testdata, tm
     images = sorted(n for n in os.listdir(src) if n.endswith('.jpg'))
     assert len(images) == 4
     proc = _demo(trained_run['config'], trained_run['checkpoint'], random_person_detector, src,
-                 str(tmp_path))
+                 str(tmp_path), '--bbox-thr', '0')  # random weights: every scored box
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert sorted(os.listdir(tmp_path)) == sorted(
         images + [n.replace('.jpg', '.json') for n in images])
@@ -41,7 +41,8 @@ def test_folder_of_coco_images(trained_run, random_person_detector, testdata, tm
         for inst in result['instances']:
             assert len(inst['keypoints']) == len(inst['keypoint_scores']) == 17
             assert all(len(xy) == 2 for xy in inst['keypoints'])
-            assert len(inst['bbox'][0]) == 4 and inst['bbox_score'] > 0.3
+            assert inst['detected'] and inst['bbox_score'] > 0  # a detector box ...
+            assert inst['bbox'][0] != [0.0, 0.0, float(w), float(h)]  # ... not the fallback
 
 
 def test_video(trained_run, random_person_detector, synthetic_root, tmp_path):
@@ -64,7 +65,7 @@ def test_video(trained_run, random_person_detector, synthetic_root, tmp_path):
     assert [fr['frame_id'] for fr in result['frames']] == [0, 1, 2]
     for frame in result['frames']:
         [inst] = frame['instances']
-        assert inst['bbox'] == [[0.0, 0.0, 192.0, 160.0]]
+        assert inst['bbox'] == [[0.0, 0.0, 192.0, 160.0]] and not inst['detected']
         assert len(inst['keypoints']) == 17
 
 
@@ -93,3 +94,36 @@ def test_bad_checkpoint_is_one_line(fault, trained_run, random_person_detector, 
         assert f"checkpoint '{bad_ckpt}' does not match config '{cfg}'" in line
         assert ('shape mismatches' in line) == (fault == 'mismatched pose')
     assert not osp.exists(tmp_path / 'out')  # refused before writing anything
+
+
+def test_undecodable_video_is_skipped_and_nothing_written_exits_1(
+        trained_run, random_person_detector, tmp_path):
+    video = tmp_path / 'broken.mp4'
+    video.write_bytes(b'not a video')
+    proc = _demo(trained_run['config'], trained_run['checkpoint'], random_person_detector,
+                 str(video), str(tmp_path / 'out'))
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert f"skipped: video '{video}' cannot be decoded" in proc.stderr
+    assert 'wrote 0 of 1 result(s)' in proc.stdout
+    assert os.listdir(tmp_path / 'out') == []
+
+
+@pytest.mark.parametrize('clash', ['same stem', 'output is input'])
+def test_clashing_outputs_are_one_line(clash, trained_run, random_person_detector, testdata,
+                                       tmp_path):
+    src = tmp_path / 'in'
+    src.mkdir()
+    image = osp.join(testdata, 'coco', '000000000785.jpg')
+    for name in ('a.jpg', 'a.png') if clash == 'same stem' else ('a.jpg', ):
+        cv2.imwrite(str(src / name), cv2.imread(image))
+    out = src if clash == 'output is input' else tmp_path / 'out'
+    proc = _demo(trained_run['config'], trained_run['checkpoint'], random_person_detector,
+                 str(src), str(out))
+    line = single_error_line(proc)
+    if clash == 'same stem':
+        assert f"'{src / 'a.jpg'}' and '{src / 'a.png'}' would both write '{out / 'a.json'}'" \
+            in line
+    else:
+        assert f"output '{src / 'a.jpg'}' would overwrite an input" in line
+    assert sorted(os.listdir(src)) == (['a.jpg', 'a.png'] if clash == 'same stem'
+                                       else ['a.jpg'])

@@ -158,7 +158,7 @@ def _batch_independent_config(tmp_path, base: str, optim: str, extra_model: str 
 def test_two_processes_match_one_process(synthetic_root, tmp_path):
     """The baseline for 3 iterations: tools/train.py with batch 8 against
     tools/dist_train.sh with 2 processes of batch 4 (same global batch), the
-    latter with ChannelsLastHook switched on for CPU (NHWC weights under DDP)."""
+    latter with ChannelsLastHook switched on for CPU (NHWC activations under DDP)."""
     config = _batch_independent_config(tmp_path, HRNET_QUICKSTART, f'dict(optimizer={SGD})')
     options = [*synthetic_options(synthetic_root), 'train_cfg.val_interval=2',
                *_clean_train_options(synthetic_root, tmp_path)]

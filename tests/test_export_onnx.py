@@ -126,6 +126,19 @@ def test_hrgan_exports_the_generator_only(hrnet_export, tmp_path, monkeypatch):
     assert all(np.array_equal(weights[k], hrnet[k]) for k in weights)
     x = torch.randn(2, 3, 128, 96)
     assert ort_heatmaps(out, x).shape == (2, 17, 32, 24)
+    # the HRGAN checkpoint also exports with the plain config of its generator
+    plain = str(tmp_path / 'plain.onnx')
+    assert run_in_process(monkeypatch, QUICKSTART_COCO, ckpt, plain, '--iters', '0') == 0
+    assert {t.name for t in onnx.load(plain).graph.initializer} == weights.keys()
+
+
+def test_difference_above_tolerance_exits_1(hrnet_export, tmp_path, monkeypatch, capsys):
+    out = str(tmp_path / 'x.onnx')
+    assert run_in_process(monkeypatch, QUICKSTART_COCO, hrnet_export['checkpoint'], out,
+                          '--iters', '0', '--atol', '0') == 1
+    line = _error_line(capsys)
+    assert 'ONNX Runtime heatmaps differ from PyTorch by' in line and '> --atol 0' in line
+    assert osp.isfile(out)  # kept for inspection
 
 
 def test_stacked_hourglass_exports_last_stack(tmp_path, monkeypatch):

@@ -210,10 +210,17 @@ def test_amp_switch_reaches_both_optimisers(monkeypatch):
         assert optim[key].loss_scaler is not None and optim[key].clip_grad_kwargs == dict(
             max_norm=1.0)
         assert optim[key].optimizer.param_groups[0]['lr'] == lr
-    with pytest.raises(ValueError, match=r"missing \['discriminator'\]"):
+    with pytest.raises(ValueError, match=r"missing \['discriminator'\], unexpected \[\]"):
         OPTIM_WRAPPER_CONSTRUCTORS.build(dict(
             type='GANOptimWrapperConstructor',
             optim_wrapper_cfg=dict(generator=dict(optimizer=dict(type='SGD', lr=0.1)))))
+    # an optimizer inherited from a single-network base would override both lrs
+    with pytest.raises(ValueError, match=r"unexpected \['optimizer'\]"):
+        OPTIM_WRAPPER_CONSTRUCTORS.build(dict(
+            type='GANOptimWrapperConstructor',
+            optim_wrapper_cfg=dict(generator=dict(optimizer=dict(type='SGD', lr=0.1)),
+                                   discriminator=dict(optimizer=dict(type='SGD', lr=0.2)),
+                                   optimizer=dict(type='Adam', lr=5e-4))))
 
 
 def test_optimiser_split_covers_every_parameter_once():
@@ -341,7 +348,7 @@ def test_channels_last_hook_runs_the_networks_in_nhwc():
     model.discriminator(gt, inputs)
     assert disc_in[0].is_contiguous(**nhwc)
     ((after - gt) ** 2).mean().backward()
-    weight = model.backbone.conv1.weight  # weights and their gradients keep NCHW (DDP)
-    assert weight.is_contiguous() and weight.grad.is_contiguous()
+    assert model.backbone.conv1.weight.is_contiguous()  # weights keep NCHW (DDP's buckets)
+    assert model.backbone.conv1.weight.grad is not None
     hook.before_val(runner)  # applied once
     assert len(model.backbone._forward_pre_hooks) == 1

@@ -54,7 +54,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--data-root', default='data/synthetic/',
                         help='synthetic dataset root (make data)')
     parser.add_argument('--out', default='bench_results/benchmark.json', help='JSON output')
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.vs_amp and not args.vs:
+        parser.error('--vs-amp needs --vs')
+    return args
 
 
 def bench_config(path: str, args: argparse.Namespace, work_dir: str, amp: bool) -> Config:
@@ -102,6 +105,9 @@ class Bench:
         cfg = bench_config(path, args, work_dir, amp)
         cfg.experiment_name = f'bench_{self.name}_{id(self)}'
         runner = Runner.from_cfg(cfg)
+        # mmengine only ever switches cuDNN autotuning on, process-wide: keep
+        # each config's own setting for its own iterations
+        self.cudnn_benchmark = bool(cfg.get('env_cfg', {}).get('cudnn_benchmark', False))
         runner.model.to(args.device)
         runner._train_loop = runner.build_train_loop(runner._train_loop)
         runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
@@ -133,6 +139,7 @@ class Bench:
             self.times[key].append(time.perf_counter() - start)
 
     def step(self, record: bool) -> None:
+        torch.backends.cudnn.benchmark = self.cudnn_benchmark
         with self._timed('data', record):
             try:
                 next(self.loader)

@@ -27,15 +27,10 @@ import cv2
 import mmcv
 import numpy as np
 import torch
-from mmengine.runner import load_state_dict
 from mmengine.utils import ProgressBar
 
 import hrgan_plugin  # noqa: F401  (registers the plugin; safe checkpoint loading)
-from hrgan_plugin.utils.checkpoint_match import (
-    GAN_ONLY,
-    check_checkpoint_matches,
-    checkpoint_state_dict,
-)
+from hrgan_plugin.utils.checkpoint_match import GAN_ONLY, load_matching_weights
 
 
 def parse_args() -> argparse.Namespace:
@@ -79,6 +74,29 @@ def list_inputs(path: str) -> list[tuple[str, str]]:
     return [(path, kind)]
 
 
+def output_names(inputs: list[tuple[str, str]], out_dir: str) -> list[tuple[str, str]]:
+    """``(drawn, json)`` output paths per input; refuses names that two inputs
+    would share and outputs that would overwrite an input."""
+    outputs = []
+    for path, kind in inputs:
+        name = osp.basename(path)
+        stem = osp.splitext(name)[0]
+        drawn = osp.join(out_dir, name if kind == 'image' else stem + '.mp4')
+        outputs.append((drawn, osp.join(out_dir, stem + '.json')))
+    sources = {osp.abspath(p) for p, _ in inputs}
+    seen: dict[str, str] = {}
+    for (path, _), files in zip(inputs, outputs):
+        for file in files:
+            if osp.abspath(file) in sources:
+                raise ValueError(f"output '{file}' would overwrite an input; choose another "
+                                 f'--output')
+            if file in seen:
+                raise ValueError(f"inputs '{seen[file]}' and '{path}' would both write "
+                                 f"'{file}'")
+            seen[file] = path
+    return outputs
+
+
 def check_files(args: argparse.Namespace) -> None:
     for flag, path in (('pose config', args.pose_config),
                        ('pose checkpoint', args.pose_checkpoint),
@@ -95,11 +113,7 @@ def load_checked(init: Callable, config: str, checkpoint: str, device: str,
     and its ``dataset_meta`` if it has one."""
     with warnings.catch_warnings(record=True):  # "checkpoint is None": it is loaded below
         model = init(config, None, device='cpu')
-    state = checkpoint_state_dict(checkpoint)
-    check_checkpoint_matches(model.state_dict(), state, checkpoint, config, ignore)
-    model_keys = model.state_dict().keys()
-    load_state_dict(model, {k: v for k, v in state.items() if k in model_keys})
-    meta = torch.load(checkpoint, map_location='cpu').get('meta', {})
+    meta = load_matching_weights(model, checkpoint, config, ignore)
     if 'dataset_meta' in meta:
         model.dataset_meta = meta['dataset_meta']
     return model.to(device)
@@ -147,26 +161,30 @@ class TopdownDemo:
             'pose', mmcv.bgr2rgb(bgr), data_sample=merged, draw_gt=False,
             draw_bbox=self.args.draw_bbox, kpt_thr=self.args.kpt_thr, show=False)
         instances = split_instances(merged.get('pred_instances'))
-        if len(boxes):
-            for inst, score in zip(instances, boxes[:, 4]):
-                inst['bbox_score'] = float(score)
+        for i, inst in enumerate(instances):
+            inst['detected'] = bool(len(boxes))  # False: the whole-frame fallback box
+            if len(boxes):
+                inst['bbox_score'] = float(boxes[i, 4])
         return mmcv.rgb2bgr(self.visualizer.get_image()), instances
 
 
-def run_image(demo: TopdownDemo, path: str, out_dir: str) -> dict:
+def run_image(demo: TopdownDemo, path: str, drawn_path: str) -> dict:
     bgr = mmcv.imread(path)
     if bgr is None:
         raise ValueError(f"image '{path}' cannot be decoded")
     drawn, instances = demo(bgr)
-    mmcv.imwrite(drawn, osp.join(out_dir, osp.basename(path)))
+    mmcv.imwrite(drawn, drawn_path)
     return dict(input=path, width=bgr.shape[1], height=bgr.shape[0], instances=instances)
 
 
-def run_video(demo: TopdownDemo, path: str, out_dir: str) -> dict:
+def run_video(demo: TopdownDemo, path: str, drawn_path: str) -> dict:
     video = mmcv.VideoReader(path)
-    out_path = osp.join(out_dir, osp.splitext(osp.basename(path))[0] + '.mp4')
-    writer = cv2.VideoWriter(out_path, cv2.VideoWriter_fourcc(*'mp4v'), video.fps,
+    if not video.opened or len(video) == 0 or video.width == 0:
+        raise ValueError(f"video '{path}' cannot be decoded or has no frames")
+    writer = cv2.VideoWriter(drawn_path, cv2.VideoWriter_fourcc(*'mp4v'), video.fps or 25,
                              (video.width, video.height))
+    if not writer.isOpened():
+        raise ValueError(f"cannot write the video '{drawn_path}'")
     per_frame = []
     progress = ProgressBar(len(video))
     try:
@@ -187,6 +205,7 @@ def main() -> int:
     try:
         check_files(args)
         inputs = list_inputs(args.input)
+        outputs = output_names(inputs, args.output)
         detector, pose = load_models(args)
     except (FileNotFoundError, ValueError) as err:  # CheckpointError is a ValueError
         print(f'error: {err}', file=sys.stderr)
@@ -198,20 +217,21 @@ def main() -> int:
                 skeleton=pose.dataset_meta.get('skeleton_links', []))
     images = [p for p, kind in inputs if kind == 'image']
     progress = ProgressBar(len(images)) if images else None
-    for path, kind in inputs:
+    written = 0
+    for (path, kind), (drawn_path, json_path) in zip(inputs, outputs):
         try:
-            result = (run_image if kind == 'image' else run_video)(demo, path, args.output)
+            result = (run_image if kind == 'image' else run_video)(demo, path, drawn_path)
         except ValueError as err:
-            print(f'\nwarning: skipped {err}', file=sys.stderr)
+            print(f'\nwarning: skipped: {err}', file=sys.stderr)
             continue
         finally:
             if kind == 'image':
                 progress.update()
-        stem = osp.splitext(osp.basename(path))[0]
-        with open(osp.join(args.output, stem + '.json'), 'w') as f:
+        with open(json_path, 'w') as f:
             json.dump(dict(meta, **result), f, default=_to_builtin)
-    print(f'\nwrote {len(inputs)} result(s) to {args.output}')
-    return 0
+        written += 1
+    print(f'\nwrote {written} of {len(inputs)} result(s) to {args.output}')
+    return 0 if written else 1
 
 
 def _to_builtin(value):

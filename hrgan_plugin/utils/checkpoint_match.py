@@ -21,9 +21,9 @@ class CheckpointError(ValueError):
     """The checkpoint cannot be read, or its weights do not fit the model."""
 
 
-def checkpoint_state_dict(path: str) -> dict[str, torch.Tensor]:
-    """The weights of a runner checkpoint or of a bare state dict, with DDP's
-    ``module.`` prefixes removed (as mmengine reads them)."""
+def read_checkpoint(path: str) -> tuple[dict[str, torch.Tensor], dict]:
+    """The weights (DDP's ``module.`` prefixes removed, as mmengine reads them)
+    and the ``meta`` of a runner checkpoint or of a bare state dict."""
     try:
         ckpt = torch.load(path, map_location='cpu')
     except Exception as err:  # a corrupt file fails with many error types
@@ -33,7 +33,8 @@ def checkpoint_state_dict(path: str) -> dict[str, torch.Tensor]:
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, Mapping) else None
     if not isinstance(state, Mapping):
         raise CheckpointError(f"checkpoint '{path}' holds no state dict")
-    return {k.removeprefix('module.'): v for k, v in state.items() if torch.is_tensor(v)}
+    weights = {k.removeprefix('module.'): v for k, v in state.items() if torch.is_tensor(v)}
+    return weights, dict(ckpt.get('meta') or {})
 
 
 def without(state: Mapping[str, torch.Tensor], prefixes: Sequence[str]) -> dict:
@@ -59,3 +60,13 @@ def check_checkpoint_matches(model_state: Mapping[str, torch.Tensor],
     if problems:
         raise CheckpointError(f"checkpoint '{checkpoint}' does not match config "
                               f"'{config}': {'; '.join(problems)}")
+
+
+def load_matching_weights(model: torch.nn.Module, checkpoint: str, config: str,
+                          ignore: Sequence[str] = ()) -> dict:
+    """Check ``checkpoint`` against ``model`` (built from ``config``), then load
+    its weights, less the ``ignore`` prefixes; returns the checkpoint's meta."""
+    state, meta = read_checkpoint(checkpoint)
+    check_checkpoint_matches(model.state_dict(), state, checkpoint, config, ignore)
+    model.load_state_dict(without(state, ignore), strict=False)  # checked just above
+    return meta

@@ -25,10 +25,12 @@ class GANOptimWrapperConstructor:
             generator=dict(optimizer=dict(type='Adam', lr=5e-4)),
             discriminator=dict(optimizer=dict(type='Adam', lr=8e-5)))
 
-    Any other top-level key applies to both entries and takes precedence over
-    theirs: ``tools/train.py --amp`` (mmpose's switch) sets
+    Top-level wrapper keys (``SHARED_KEYS``) apply to both entries and take
+    precedence over theirs: ``tools/train.py --amp`` (mmpose's switch) sets
     ``optim_wrapper.type='AmpOptimWrapper'`` and ``loss_scale='dynamic'``,
-    which turns on mixed precision for both networks.
+    which turns on mixed precision for both networks. Any other top-level key
+    (e.g. an ``optimizer`` inherited from a single-network base config) is an
+    error rather than a silent override of both learning rates.
 
     A list ``param_scheduler`` applies to both optimisers; a dict with keys
     ``generator``/``discriminator`` sets them separately (mmengine's runner).
@@ -40,15 +42,18 @@ class GANOptimWrapperConstructor:
     """
 
     KEYS = ('generator', 'discriminator')
+    SHARED_KEYS = ('type', 'loss_scale', 'dtype', 'clip_grad', 'accumulative_counts')
 
     def __init__(self, optim_wrapper_cfg: dict, paramwise_cfg: Optional[dict] = None) -> None:
         if paramwise_cfg is not None:
             raise ValueError('GANOptimWrapperConstructor: give paramwise_cfg inside '
                              '`generator`/`discriminator`, not at the top level')
         missing = [k for k in self.KEYS if k not in optim_wrapper_cfg]
-        if missing:
+        extra = [k for k in optim_wrapper_cfg if k not in self.KEYS + self.SHARED_KEYS]
+        if missing or extra:
             raise ValueError(f'GANOptimWrapperConstructor: optim_wrapper needs the keys '
-                             f'{self.KEYS}; missing {missing}')
+                             f'{self.KEYS} (and may share {self.SHARED_KEYS}); missing '
+                             f'{missing}, unexpected {extra}')
         self.optim_wrapper_cfg = copy.deepcopy(optim_wrapper_cfg)
 
     def __call__(self, model: nn.Module) -> OptimWrapperDict:
