@@ -19,6 +19,7 @@ from mmengine.optim import OptimWrapperDict
 from mmengine.runner import Runner
 
 import hrgan_plugin  # noqa: F401
+from hrgan_plugin.utils.model_wrappers import unwrap_model
 
 
 class RankRecorder(Hook):
@@ -45,7 +46,7 @@ class RankRecorder(Hook):
         return recorded_step
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
-        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+        model = unwrap_model(runner.model)
         record = dict(losses={k: float(v.detach()) for k, v in (outputs or {}).items()})
         if hasattr(model, 'k_t'):
             record['k_t'] = float(model.k_t)
@@ -77,7 +78,7 @@ def main() -> None:
     runner.register_hook(recorder)
     runner.train()
 
-    model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+    model = unwrap_model(runner.model)
     state = {k.replace('.module.', '.'): v.detach().cpu().clone()  # DDP-wrapped children
              for k, v in model.state_dict().items()}
     dump = dict(state=state,

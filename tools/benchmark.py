@@ -31,6 +31,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import hrgan_plugin  # noqa: F401  (registers the plugin's modules)
+from hrgan_plugin.utils.model_wrappers import unwrap_model
 from hrgan_plugin.utils.preflight import DataConfigError, check_data_paths
 
 SYNTHETIC = {
@@ -151,7 +152,7 @@ class Bench:
             model.train()
             self.runner.train_loop.run_iter(self.idx, self.batch)
         self.idx += 1
-        inner = model.module if hasattr(model, 'module') else model
+        inner = unwrap_model(model)
         model.eval()
         for key, flip in (('infer', False), ('infer_flip', True)):
             inner.test_cfg['flip_test'] = flip

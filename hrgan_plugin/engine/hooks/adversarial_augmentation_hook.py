@@ -13,7 +13,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.dist import all_reduce, broadcast, get_rank, is_main_process
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmengine.registry import OPTIMIZERS
 from mmpose.datasets.transforms import PackPoseInputs
 from mmpose.registry import HOOKS, MODELS
@@ -35,6 +34,7 @@ from ...augmentation.geometry import (
     warp_images,
 )
 from ...augmentation.occlusion import apply_masks, grid_masks
+from ...utils.model_wrappers import unwrap_model
 
 #: (features read by the augmentation net, features occluded by AHO) per backbone
 DEFAULT_MODULES = {
@@ -45,18 +45,14 @@ DEFAULT_MODULES = {
 DISTRIBUTIONS = ('scale', 'rotation', 'occlusion')
 
 
-def _unwrap(module: nn.Module) -> nn.Module:
-    return module.module if is_model_wrapper(module) else module
-
-
 def resolve_module(model: nn.Module, name: str) -> nn.Module:
     """``model.get_submodule(name)`` looking through DDP wrappers."""
-    module = _unwrap(model)
+    module = unwrap_model(model)
     for part in name.split('.'):
         if not hasattr(module, part) and not (isinstance(module, (nn.ModuleList, nn.Sequential))
                                               and part.isdigit()):
             raise KeyError(f'AdversarialAugmentationHook: the model has no module {name!r}')
-        module = _unwrap(module[int(part)] if part.isdigit() and isinstance(
+        module = unwrap_model(module[int(part)] if part.isdigit() and isinstance(
             module, (nn.ModuleList, nn.Sequential)) else getattr(module, part))
     return module
 
@@ -228,13 +224,13 @@ class AdversarialAugmentationHook(Hook):
         return self.iters_done < self.pretrain_iters
 
     def before_train(self, runner) -> None:
-        model = _unwrap(runner.model)
-        head = _unwrap(model.head)
+        model = unwrap_model(runner.model)
+        head = unwrap_model(model.head)
         self.codec = getattr(head, 'decoder', None)
         if self.codec is None:
             raise ValueError('AdversarialAugmentationHook needs the head to have a `decoder` '
                              '(the codec used to regenerate ASR targets)')
-        backbone = type(_unwrap(model.backbone)).__name__
+        backbone = type(unwrap_model(model.backbone)).__name__
         features, masks = DEFAULT_MODULES.get(backbone, (None, None))
         self.feature_modules = self.feature_modules or features
         self.mask_modules = self.mask_modules or masks
@@ -324,7 +320,7 @@ class AdversarialAugmentationHook(Hook):
         if not adv_rows:
             self._ctx = None
             return
-        model = _unwrap(runner.model)
+        model = unwrap_model(runner.model)
         ref = model.data_preprocessor(
             dict(inputs=[inputs[r] for r in adv_rows], data_samples=[samples[r] for r in adv_rows]),
             True)

@@ -6,12 +6,9 @@ from collections.abc import Sequence
 import torch
 import torch.nn as nn
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmpose.registry import HOOKS
 
-
-def _unwrap(module: nn.Module) -> nn.Module:
-    return module.module if is_model_wrapper(module) else module
+from ...utils.model_wrappers import unwrap_model
 
 
 def _channels_last_inputs(module: nn.Module, args: tuple) -> tuple:
@@ -56,10 +53,10 @@ class ChannelsLastHook(Hook):
         self._apply(runner.model)
 
     def _apply(self, wrapped: nn.Module) -> None:
-        model = _unwrap(wrapped)
+        model = unwrap_model(wrapped)
         if self.applied or next(model.parameters()).device.type not in self.devices:
             return
         for name in ('backbone', 'discriminator'):
             if isinstance(getattr(model, name, None), nn.Module):
-                _unwrap(getattr(model, name)).register_forward_pre_hook(_channels_last_inputs)
+                unwrap_model(getattr(model, name)).register_forward_pre_hook(_channels_last_inputs)
         self.applied = True

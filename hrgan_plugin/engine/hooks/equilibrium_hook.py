@@ -6,8 +6,9 @@ from typing import Optional
 import torch
 from mmengine.dist import all_reduce
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmpose.registry import HOOKS
+
+from ...utils.model_wrappers import unwrap_model
 
 
 def equilibrium_update(k_t: float, loss_real: float, loss_fake: float, gamma: float,
@@ -48,7 +49,7 @@ class BoundaryEquilibriumHook(Hook):
         self.lambda_k = lambda_k
 
     def before_train(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = unwrap_model(runner.model)
         if not isinstance(getattr(model, 'k_t', None), torch.Tensor):
             raise TypeError(f'BoundaryEquilibriumHook needs a model with a `k_t` buffer '
                             f'(AdversarialTopdownPoseEstimator), got {type(model).__name__}')
@@ -57,7 +58,7 @@ class BoundaryEquilibriumHook(Hook):
                          outputs: Optional[dict] = None) -> None:
         if not outputs or 'loss_real' not in outputs:
             return
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = unwrap_model(runner.model)
         losses = torch.stack([torch.as_tensor(outputs[k], dtype=torch.float64).detach().cpu()
                               for k in ('loss_real', 'loss_fake')])
         all_reduce(losses, op='mean')

@@ -5,9 +5,10 @@ import copy
 from typing import Optional
 
 import torch.nn as nn
-from mmengine.model import is_model_wrapper
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
 from mmpose.registry import OPTIM_WRAPPER_CONSTRUCTORS
+
+from ...utils.model_wrappers import unwrap_model
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
@@ -57,7 +58,7 @@ class GANOptimWrapperConstructor:
         self.optim_wrapper_cfg = copy.deepcopy(optim_wrapper_cfg)
 
     def __call__(self, model: nn.Module) -> OptimWrapperDict:
-        model = model.module if is_model_wrapper(model) else model
+        model = unwrap_model(model)
         if not isinstance(getattr(model, 'discriminator', None), nn.Module):
             raise TypeError(f'GANOptimWrapperConstructor needs a model with a `discriminator` '
                             f'child, got {type(model).__name__}')

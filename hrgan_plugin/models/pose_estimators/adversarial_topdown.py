@@ -17,9 +17,7 @@ from mmpose.utils.tensor_utils import to_numpy
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig, SampleList
 from torch import Tensor
 
-
-def _unwrap(module: nn.Module) -> nn.Module:
-    return module.module if is_model_wrapper(module) else module
+from ...utils.model_wrappers import unwrap_model
 
 
 @MODELS.register_module()
@@ -161,7 +159,7 @@ class AdversarialTopdownPoseEstimator(TopdownPoseEstimator):
     def _heatmap_loss(self, preds: Union[Tensor, list[Tensor]], gt: Tensor,
                       weights: Tensor) -> Tensor:
         """The head's own heatmap loss (summed over stages for multi-stage heads)."""
-        loss_module = _unwrap(self.head).loss_module
+        loss_module = unwrap_model(self.head).loss_module
         if not isinstance(preds, (list, tuple)):
             return loss_module(preds, gt, weights)
         modules = (loss_module if isinstance(loss_module, nn.ModuleList)
