@@ -152,20 +152,22 @@ def assert_same_training_state(path_a: str, path_b: str) -> None:
     for key in ('state_dict', 'optimizer', 'param_schedulers', 'hook_states'):
         assert (key in a) == (key in b), key
         if key in a:
-            _assert_same(a[key], b[key], key)
+            assert_same(a[key], b[key], key)
 
 
-def _assert_same(a, b, where: str) -> None:
+def assert_same(a, b, where: str = '', **tol) -> None:
+    """Nested dicts/lists of tensors and plain values are equal: tensors
+    bitwise, or within ``torch.testing.assert_close`` tolerances ``tol``."""
     assert type(a) is type(b), where
     if isinstance(a, dict):
         assert a.keys() == b.keys(), where
         for k in a:
-            _assert_same(a[k], b[k], f'{where}.{k}')
+            assert_same(a[k], b[k], f'{where}.{k}', **tol)
     elif isinstance(a, (list, tuple)):
         assert len(a) == len(b), where
         for i, (x, y) in enumerate(zip(a, b)):
-            _assert_same(x, y, f'{where}[{i}]')
+            assert_same(x, y, f'{where}[{i}]', **tol)
     elif torch.is_tensor(a):
-        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=where)
+        torch.testing.assert_close(a, b, **(tol or dict(rtol=0, atol=0)), msg=where)
     else:
         assert a == b, where

@@ -14,7 +14,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import CORRUPT_IMAGE, REPO, run_tool, synthetic_options
+from conftest import CORRUPT_IMAGE, REPO, assert_same, run_tool, synthetic_options
 from mmengine.config import Config
 
 QUICKSTART = osp.join(REPO, 'configs', 'quickstart')
@@ -59,16 +59,15 @@ def _dump(nproc: int, config: str, out_dir, *options: str):
             for r in range(nproc)]
 
 
+def _dist_script(script: str, cwd, *args: str) -> subprocess.CompletedProcess:
+    """``bash tools/<script> args`` from ``cwd`` on a free port, this interpreter."""
+    return subprocess.run(['bash', osp.join(REPO, 'tools', script), *args], cwd=str(cwd),
+                          capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, PORT=_port(), PYTHON=sys.executable))
+
+
 def _train_options(root: str, fmt: str = 'coco') -> list[str]:
     return [o for o in synthetic_options(root, fmt) if not o.startswith(('val', 'test'))]
-
-
-def _assert_equal_states(a: dict, b: dict, **tol) -> None:
-    assert a.keys() == b.keys()
-    for key in a:
-        if torch.is_tensor(a[key]):
-            torch.testing.assert_close(a[key], b[key], **(tol or dict(rtol=0, atol=0)),
-                                       msg=key)
 
 
 def test_hrgan_ranks_stay_identical(synthetic_root, tmp_path):
@@ -88,7 +87,7 @@ def test_hrgan_ranks_stay_identical(synthetic_root, tmp_path):
             torch.testing.assert_close(ga, gb, rtol=0, atol=0, msg=net)
             assert ga.abs().sum() > 0
     assert [r['k_t'] for r in a['iters']] == [r['k_t'] for r in b['iters']]
-    _assert_equal_states(a['state'], b['state'])  # weights, BN buffers, k_t
+    assert_same(a['state'], b['state'])  # weights, BN buffers, k_t
     assert a['state']['k_t'].item() > 0.0  # the equilibrium hook moved it, alike on both
 
 
@@ -116,11 +115,7 @@ def test_hrgan_with_asr_aho_ranks_stay_identical(synthetic_root, tmp_path):
     assert len(a['iters']) == 3
     assert a['aug']['iters_done'] == b['aug']['iters_done'] == 3
     assert a['aug']['loss_count'].sum() == 2 * 2  # 2 ASR rows on each of 2 ranks
-    _assert_equal_states(a['aug']['aug_net'], b['aug']['aug_net'])
-    _assert_equal_states(a['aug'], b['aug'])  # pre-training accumulators
-    for sa, sb in zip(a['aug']['optimizer']['state'].values(),
-                      b['aug']['optimizer']['state'].values()):
-        _assert_equal_states(sa, sb)
+    assert_same(a['aug'], b['aug'])  # net, its optimiser, pre-training accumulators
     assert [r['aug'] for r in a['iters']] == [r['aug'] for r in b['iters']]
     assert set(a['iters'][0]['aug']) == {f'train/aug_entropy_{k}'
                                          for k in ('scale', 'rotation', 'occlusion')}
@@ -128,7 +123,7 @@ def test_hrgan_with_asr_aho_ranks_stay_identical(synthetic_root, tmp_path):
         for ga, gb in zip(a['grads'][net], b['grads'][net]):
             torch.testing.assert_close(ga, gb, rtol=0, atol=0, msg=net)
     assert [r['k_t'] for r in a['iters']] == [r['k_t'] for r in b['iters']]
-    _assert_equal_states(a['state'], b['state'])
+    assert_same(a['state'], b['state'])
 
 
 def _clean_train_options(root: str, tmp_path) -> list[str]:
@@ -165,19 +160,17 @@ def test_two_processes_match_one_process(synthetic_root, tmp_path):
     one = run_tool(osp.join(REPO, 'tools', 'train.py'), config, '--work-dir',
                    str(tmp_path / 'one'), '--cfg-options', *options)
     assert one.returncode == 0, one.stderr[-4000:]
-    two = subprocess.run(
-        ['bash', osp.join(REPO, 'tools', 'dist_train.sh'), config, '2',
-         '--work-dir', str(tmp_path / 'two'), '--cfg-options', *options,
-         'train_dataloader.batch_size=4', f'custom_hooks.{_hook_index(config)}.devices=[cpu]'],
-        cwd=str(tmp_path), capture_output=True, text=True, timeout=600,
-        env=dict(os.environ, PORT=_port(), PYTHON=sys.executable))
+    two = _dist_script('dist_train.sh', tmp_path, config, '2', '--work-dir',
+                       str(tmp_path / 'two'), '--cfg-options', *options,
+                       'train_dataloader.batch_size=4',
+                       f'custom_hooks.{_hook_index(config)}.devices=[cpu]')
     assert two.returncode == 0, (two.stdout + two.stderr)[-4000:]
     a, b = (torch.load(tmp_path / run / 'epoch_1.pth', weights_only=False)
             for run in ('one', 'two'))
     assert a['meta']['iter'] == b['meta']['iter'] == 3
-    _assert_equal_states(a['state_dict'], b['state_dict'], rtol=1e-5, atol=1e-6)
-    for sa, sb in zip(a['optimizer']['state'].values(), b['optimizer']['state'].values()):
-        _assert_equal_states(sa, sb, rtol=1e-4, atol=1e-8)  # momentum: sum of gradients
+    assert_same(a['state_dict'], b['state_dict'], rtol=1e-5, atol=1e-6)
+    assert_same(a['optimizer']['state'], b['optimizer']['state'],  # momentum: sum of grads
+                rtol=1e-4, atol=1e-8)
 
 
 def test_hrgan_two_processes_match_one_process(synthetic_root, tmp_path):
@@ -199,7 +192,7 @@ def test_hrgan_two_processes_match_one_process(synthetic_root, tmp_path):
     for rank in two:
         torch.testing.assert_close([r['k_t'] for r in rank['iters']], k_one, rtol=1e-5,
                                    atol=1e-9)
-    _assert_equal_states(one['state'], two[0]['state'], rtol=1e-5, atol=1e-6)
+    assert_same(one['state'], two[0]['state'], rtol=1e-5, atol=1e-6)
 
 
 def test_dist_test_script_matches_one_process_test(trained_run, synthetic_root, tmp_path):
@@ -212,11 +205,8 @@ def test_dist_test_script_matches_one_process_test(trained_run, synthetic_root, 
     one = run_tool(osp.join(REPO, 'tools', 'test.py'), *args, '--work-dir',
                    str(tmp_path / 'one'), '--dump', str(tmp_path / 'one.pkl'), cwd=str(tmp_path))
     assert one.returncode == 0, one.stderr[-3000:]
-    two = subprocess.run(
-        ['bash', osp.join(REPO, 'tools', 'dist_test.sh'), *args, '2', '--work-dir',
-         str(tmp_path / 'two'), '--dump', str(tmp_path / 'two.pkl')],
-        cwd=str(tmp_path), capture_output=True, text=True, timeout=600,
-        env=dict(os.environ, PORT=_port(), PYTHON=sys.executable))
+    two = _dist_script('dist_test.sh', tmp_path, *args, '2', '--work-dir',
+                       str(tmp_path / 'two'), '--dump', str(tmp_path / 'two.pkl'))
     assert two.returncode == 0, (two.stdout + two.stderr)[-4000:]
     preds = {}
     for run in ('one', 'two'):
