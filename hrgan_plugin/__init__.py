@@ -9,6 +9,6 @@ from .utils import register_checkpoint_safe_globals, register_http_loader
 register_checkpoint_safe_globals()
 register_http_loader()
 
-from . import datasets, engine, models  # noqa: E402,F401  (registers modules)
+from . import datasets, engine, evaluation, models  # noqa: E402,F401  (registers modules)
 
 __version__ = '0.1.0'

@@ -46,8 +46,10 @@ def test_keypoint_format_conversion():
             assert coco[i, 2] == fig.visible[i]
         else:
             assert tuple(coco[i]) == (0, 0, 0)
-    joints, vis = to_mpii_joints(fig)
-    assert len(joints) == len(vis) == 16
+    joints, vis, flags = to_mpii_joints(fig)
+    assert len(joints) == len(vis) == len(flags) == 16
+    assert flags == [int(fig.visible[i]) for i in MPII_INDICES]
+    assert vis == [int(f > 0) for f in flags]
     # MPII index 9 is head_top, 6 pelvis, 0 right ankle
     assert MPII_INDICES[9] == J['head_top'] and MPII_INDICES[6] == J['pelvis']
     assert MPII_INDICES[0] == J['right_ankle']

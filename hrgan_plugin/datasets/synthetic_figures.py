@@ -1,7 +1,8 @@
 """Deterministic renderer of articulated human figures with keypoint labels.
 
 Every image holds one to ``max_people`` figures drawn over a cluttered
-background, with optional occluders.  A figure is a kinematic tree (torso,
+background, with optional occluders; a :class:`RenderPreset` sets how
+crowded and occluded the images are (:data:`PRESETS`).  A figure is a kinematic tree (torso,
 head, arms ending in hands, legs ending in shoes) with random joint angles,
 body yaw (front or back view), in-plane rotation, scale, limb thickness and
 texture.  As with real people, left and right follow from the view: front
@@ -18,7 +19,7 @@ labelled (outside the image, or a face point on a back view).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -81,7 +82,30 @@ def _direction(angle: float) -> np.ndarray:
     return np.array([np.sin(angle), np.cos(angle)])
 
 
-def sample_pose(rng: np.random.Generator, height: float) -> tuple[np.ndarray, float, float]:
+@dataclass(frozen=True)
+class PoseRanges:
+    """Joint-angle ranges (radians) of :func:`sample_pose`.
+
+    Angles are measured from the image's downward axis; arm and leg angles
+    open away from the body for positive values.  The defaults give everyday
+    poses; :data:`UNUSUAL_POSE` widens them to arms overhead, high kicks,
+    splits, deep knee bends and strong leans, all anatomically reachable.
+    """
+    lean_sd: float = 0.2
+    head_sd: float = 0.25
+    upper_arm: tuple[float, float] = (-0.4, 2.6)
+    elbow_bend: tuple[float, float] = (0.0, 2.3)
+    thigh: tuple[float, float] = (-0.25, 0.9)
+    knee_bend: tuple[float, float] = (0.0, 1.6)
+
+
+#: Wide but valid joint ranges for the occlusion preset's unusual poses.
+UNUSUAL_POSE = PoseRanges(lean_sd=0.6, head_sd=0.4, upper_arm=(-0.6, 3.1),
+                          elbow_bend=(0.0, 2.6), thigh=(-0.6, 2.0), knee_bend=(0.0, 2.5))
+
+
+def sample_pose(rng: np.random.Generator, height: float,
+                ranges: PoseRanges = PoseRanges()) -> tuple[np.ndarray, float, float]:
     """Sample joint positions of a figure of the given pixel height.
 
     Returns:
@@ -93,13 +117,13 @@ def sample_pose(rng: np.random.Generator, height: float) -> tuple[np.ndarray, fl
         thigh=0.23, shin=0.22, shoulder=0.11, hip=0.07).items()}
     facing = rng.choice([-1.0, 1.0]) * rng.uniform(0.35, 1.0)  # cos(yaw), sign = front
     pts = np.zeros((len(JOINTS), 2))
-    lean = rng.normal(0.0, 0.2)
+    lean = rng.normal(0.0, ranges.lean_sd)
     up = -_direction(lean)  # towards the head
     side = np.array([-up[1], up[0]])  # image-right for an upright figure
     pts[J['pelvis']] = 0.0
     pts[J['thorax']] = up * p['torso']
     pts[J['upper_neck']] = pts[J['thorax']] + up * p['neck']
-    head_up = -_direction(lean + rng.normal(0.0, 0.25))
+    head_up = -_direction(lean + rng.normal(0.0, ranges.head_sd))
     head_c = pts[J['upper_neck']] + head_up * p['head']
     pts[J['head_top']] = head_c + head_up * p['head']
     head_side = np.array([-head_up[1], head_up[0]])
@@ -110,12 +134,12 @@ def sample_pose(rng: np.random.Generator, height: float) -> tuple[np.ndarray, fl
         pts[J[f'{s}_hip']] = side * lat * p['hip']
         pts[J[f'{s}_ear']] = head_c + head_side * lat * p['head'] * 0.95
         pts[J[f'{s}_eye']] = head_c + head_side * lat * p['head'] * 0.4 - head_up * 0.1 * p['head']
-        a_arm = lean + sign * np.sign(facing) * rng.uniform(-0.4, 2.6)
-        a_fore = a_arm + rng.choice([-1, 1]) * rng.uniform(0.0, 2.3)
+        a_arm = lean + sign * np.sign(facing) * rng.uniform(*ranges.upper_arm)
+        a_fore = a_arm + rng.choice([-1, 1]) * rng.uniform(*ranges.elbow_bend)
         pts[J[f'{s}_elbow']] = pts[J[f'{s}_shoulder']] + _direction(a_arm) * p['upper_arm']
         pts[J[f'{s}_wrist']] = pts[J[f'{s}_elbow']] + _direction(a_fore) * p['forearm']
-        a_leg = lean + sign * np.sign(facing) * rng.uniform(-0.25, 0.9)
-        a_shin = a_leg + rng.choice([-1, 1]) * rng.uniform(0.0, 1.6)
+        a_leg = lean + sign * np.sign(facing) * rng.uniform(*ranges.thigh)
+        a_shin = a_leg + rng.choice([-1, 1]) * rng.uniform(*ranges.knee_bend)
         pts[J[f'{s}_knee']] = pts[J[f'{s}_hip']] + _direction(a_leg) * p['thigh']
         pts[J[f'{s}_ankle']] = pts[J[f'{s}_knee']] + _direction(a_shin) * p['shin']
     pts[J['nose']] = head_c - head_up * 0.35 * p['head']
@@ -206,32 +230,84 @@ def _draw_figure(rng: np.random.Generator, pts: np.ndarray, facing: float,
     return mask, layer
 
 
-def render_image(rng: np.random.Generator, size: int = 256, max_people: int = 3,
-                 occluder_prob: float = 0.5) -> tuple[np.ndarray, list[Figure]]:
-    """Render one image; returns ``(img_bgr, figures)``."""
+@dataclass(frozen=True)
+class RenderPreset:
+    """How crowded, occluded and unusual the rendered images are.
+
+    Attributes:
+        max_people (int): figures per image, 1 to this many. Default 3.
+        occluder_prob (float): chance of an image having occluders. Default 0.5.
+        max_occluders (int): occluders per occluded image, 1 to this many.
+        occluder_size (tuple): range of an occluder's half-extent, as a
+            fraction of the image side. Default (0.06, 0.2).
+        overlap_prob (float): chance that a figure after the first is placed
+            next to an earlier one (centre offset ~ N(0, 0.12 * size)) rather
+            than anywhere. Default 0 (no extra random draws).
+        unusual_pose_prob (float): chance of a figure drawing its joint
+            angles from ``unusual_pose`` instead of ``pose``. Default 0.
+        pose (PoseRanges): everyday joint-angle ranges.
+        unusual_pose (PoseRanges): wide joint-angle ranges.
+    """
+    max_people: int = 3
+    occluder_prob: float = 0.5
+    max_occluders: int = 2
+    occluder_size: tuple[float, float] = (0.06, 0.2)
+    overlap_prob: float = 0.0
+    unusual_pose_prob: float = 0.0
+    pose: PoseRanges = field(default_factory=PoseRanges)
+    unusual_pose: PoseRanges = UNUSUAL_POSE
+
+
+#: ``default``: the embedded quickstart data. ``occlusion``: crowded images,
+#: more and larger occluders, people overlapping each other and a share of
+#: unusual poses; about a third of the labelled keypoints are hidden (v=1).
+PRESETS = {
+    'default': RenderPreset(),
+    'occlusion': RenderPreset(max_people=4, occluder_prob=0.9, max_occluders=4,
+                              occluder_size=(0.06, 0.22), overlap_prob=0.7,
+                              unusual_pose_prob=0.3),
+}
+
+
+def render_image(rng: np.random.Generator, size: int = 256,
+                 preset: RenderPreset = PRESETS['default']) -> tuple[np.ndarray, list[Figure]]:
+    """Render one image; returns ``(img_bgr, figures)``.
+
+    A preset whose ``overlap_prob`` and ``unusual_pose_prob`` are 0 draws no
+    random numbers for them, so the default preset's images do not depend on
+    those features existing.
+    """
     img = _background(rng, size)
     owner = np.full((size, size), -1, np.int32)  # index of the top-most layer
-    n_people = int(rng.integers(1, max_people + 1))
-    raw = []
+    n_people = int(rng.integers(1, preset.max_people + 1))
+    raw, centres = [], []
     for k in range(n_people):
         height = rng.uniform(0.35, 0.95) * size / (1.0 + 0.4 * (n_people - 1))
-        pts, facing, head_r = sample_pose(rng, height)
+        unusual = preset.unusual_pose_prob > 0 and rng.random() < preset.unusual_pose_prob
+        pts, facing, head_r = sample_pose(rng, height,
+                                          preset.unusual_pose if unusual else preset.pose)
         angle = rng.normal(0, 0.35) if rng.random() < 0.85 else rng.uniform(-np.pi, np.pi)
         pts = pts @ _rot(angle).T
         lo, hi = pts.min(0), pts.max(0)
         span = hi - lo
-        centre = rng.uniform(np.minimum(span / 2, size / 2), np.maximum(size - span / 2, size / 2))
+        low, high = np.minimum(span / 2, size / 2), np.maximum(size - span / 2, size / 2)
+        if k > 0 and preset.overlap_prob > 0 and rng.random() < preset.overlap_prob:
+            anchor = centres[int(rng.integers(k))]
+            centre = np.clip(anchor + rng.normal(0, 0.12 * size, 2), low, high)
+        else:
+            centre = rng.uniform(low, high)
         pts = pts - (lo + hi) / 2 + centre
+        centres.append(centre)
         mask, layer = _draw_figure(rng, pts, facing, head_r, size)
         alpha = (mask.astype(np.float32) / 255.0)[..., None]
         img = (layer * alpha + img * (1 - alpha)).astype(np.uint8)
         owner[mask > 127] = k
         raw.append((pts, facing, head_r, mask))
-    if rng.random() < occluder_prob:
-        for _ in range(rng.integers(1, 3)):
+    if rng.random() < preset.occluder_prob:
+        for _ in range(rng.integers(1, preset.max_occluders + 1)):
             occ = np.zeros((size, size), np.uint8)
             c = rng.uniform(0.2, 0.8, 2) * size
-            half = rng.uniform(0.06, 0.2, 2) * size
+            half = rng.uniform(*preset.occluder_size, 2) * size
             if rng.random() < 0.5:
                 cv2.rectangle(occ, tuple(int(v) for v in c - half), tuple(int(v) for v in c + half),
                               255, -1)
@@ -270,13 +346,18 @@ def to_coco_keypoints(fig: Figure) -> list[float]:
     return out
 
 
-def to_mpii_joints(fig: Figure) -> tuple[list[list[float]], list[int]]:
-    """``(joints (16, 2), joints_vis (16,))`` in MPII order; hidden joints keep
-    their position and count as labelled, as in MPII's annotations."""
-    joints, vis = [], []
+def to_mpii_joints(fig: Figure) -> tuple[list[list[float]], list[int], list[int]]:
+    """``(joints (16, 2), joints_vis (16,), visibility (16,))`` in MPII order.
+
+    Hidden joints keep their position and count as labelled in ``joints_vis``,
+    as in MPII's annotations; ``visibility`` keeps COCO's 0/1/2 flags so that
+    occluded joints can be scored apart.
+    """
+    joints, vis, flags = [], [], []
     for i in MPII_INDICES:
         v = int(fig.visible[i] > 0)
         joints.append([round(float(fig.joints[i, 0]), 2), round(float(fig.joints[i, 1]), 2)]
                       if v else [-1.0, -1.0])
         vis.append(v)
-    return joints, vis
+        flags.append(int(fig.visible[i]))
+    return joints, vis, flags

@@ -9,6 +9,9 @@ Layout under ``out_dir``::
     annotations/mpii_val.json
     annotations/mpii_gt_val.mat         head boxes for ``MpiiPCKAccuracy``
 
+MPII entries carry, besides MPII's own keys, ``joints_visibility``: COCO's
+0/1/2 flags (1 = labelled but hidden), read by ``OcclusionPCKMetric``.
+
 Image ids are unique across splits (val ids start after the train ids), and
 every image is rendered from its own seed ``(seed, image_id)``, so any subset
 of the dataset is reproducible on its own.
@@ -18,12 +21,14 @@ from __future__ import annotations
 import json
 import os
 import os.path as osp
+from dataclasses import replace
+from typing import Optional
 
 import cv2
 import numpy as np
 from scipy.io import savemat
 
-from .synthetic_figures import Figure, render_image, to_coco_keypoints, to_mpii_joints
+from .synthetic_figures import PRESETS, Figure, render_image, to_coco_keypoints, to_mpii_joints
 
 COCO_KEYPOINT_NAMES = (
     'nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder',
@@ -58,7 +63,7 @@ def _mpii_entries(images: list[dict], figures: list[list[Figure]]) -> tuple[list
     entries, head_boxes = [], []
     for img, figs in zip(images, figures):
         for fig in figs:
-            joints, vis = to_mpii_joints(fig)
+            joints, vis, flags = to_mpii_joints(fig)
             if sum(vis) < MIN_VISIBLE:
                 continue
             x, y, w, h = fig.bbox
@@ -67,7 +72,8 @@ def _mpii_entries(images: list[dict], figures: list[list[Figure]]) -> tuple[list
             # it from 1-based to 0-based; undo both so it lands on the box centre.
             centre = [x + w / 2 + 1.0, y + h / 2 - 15.0 * scale + 1.0]
             entries.append(dict(image=img['file_name'], center=[round(c, 2) for c in centre],
-                                scale=round(scale, 4), joints=joints, joints_vis=vis))
+                                scale=round(scale, 4), joints=joints, joints_vis=vis,
+                                joints_visibility=flags))
             x1, y1, x2, y2 = fig.head_box
             head_boxes.append([[x1, y1], [x2, y2]])
     # MPII stores head boxes as (2, 2, N): [corner, xy, instance].
@@ -76,9 +82,25 @@ def _mpii_entries(images: list[dict], figures: list[list[Figure]]) -> tuple[list
 
 
 def write_synthetic_dataset(out_dir: str, num_train: int = 1000, num_val: int = 150,
-                            seed: int = 0, image_size: int = 256, max_people: int = 3,
-                            jpeg_quality: int = 92) -> dict:
-    """Render and write the dataset; returns counts per split."""
+                            seed: int = 0, image_size: int = 256,
+                            max_people: Optional[int] = None, jpeg_quality: int = 92,
+                            preset: str = 'default') -> dict:
+    """Render and write the dataset; returns counts per split.
+
+    Args:
+        preset (str): a key of :data:`PRESETS` (``'default'``, ``'occlusion'``).
+        max_people (int, optional): overrides the preset's figures per image.
+
+    Returns:
+        dict: per split, ``images``, ``coco_instances``, ``mpii_instances``
+        and ``keypoints`` (labelled COCO keypoints, v > 0) and ``hidden``
+        (of those, v = 1).
+    """
+    if preset not in PRESETS:
+        raise ValueError(f'unknown preset {preset!r}; choose from {sorted(PRESETS)}')
+    settings = PRESETS[preset]
+    if max_people is not None:
+        settings = replace(settings, max_people=max_people)
     ann_dir = osp.join(out_dir, 'annotations')
     os.makedirs(ann_dir, exist_ok=True)
     counts = {}
@@ -89,7 +111,7 @@ def write_synthetic_dataset(out_dir: str, num_train: int = 1000, num_val: int = 
         images, figures = [], []
         for image_id in range(next_id, next_id + num):
             rng = np.random.default_rng([seed, image_id])
-            img, figs = render_image(rng, size=image_size, max_people=max_people)
+            img, figs = render_image(rng, size=image_size, preset=settings)
             file_name = f'{image_id:012d}.jpg'
             cv2.imwrite(osp.join(img_dir, file_name), img,
                         [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
@@ -105,6 +127,8 @@ def write_synthetic_dataset(out_dir: str, num_train: int = 1000, num_val: int = 
             json.dump(entries, f)
         if split == 'val':
             savemat(osp.join(ann_dir, 'mpii_gt_val.mat'), dict(headboxes_src=head_boxes))
+        flags = [v for ann in coco['annotations'] for v in ann['keypoints'][2::3] if v > 0]
         counts[split] = dict(images=num, coco_instances=len(coco['annotations']),
-                             mpii_instances=len(entries))
+                             mpii_instances=len(entries), keypoints=len(flags),
+                             hidden=flags.count(1))
     return counts

@@ -1,0 +1,175 @@
+"""tools/experiment.py: seed statistics on hand-made numbers, the report, and
+the paired runner on a tiny two-arm, two-seed spec (with resume)."""
+import csv
+import json
+import os
+import os.path as osp
+import textwrap
+
+import pytest
+from conftest import QUICKSTART_COCO, REPO, run_tool
+
+from hrgan_plugin.experiments.report import analyse, read_runs_csv, verdict, write_report
+from hrgan_plugin.experiments.spec import Arm, ExperimentSpec, SpecError, load_spec
+from hrgan_plugin.experiments.statistics import paired_difference, summarise
+
+QUICKSTART_HRGAN = osp.join(REPO, 'configs', 'quickstart', 'hrgan_synthetic-coco_128x96.py')
+BASE = [0.50, 0.52, 0.54, 0.56, 0.58]
+ARM = [0.51, 0.53, 0.53, 0.58, 0.60]  # differences 0.01 0.01 -0.01 0.02 0.02
+
+
+def test_summary_is_student_t_over_seeds():
+    s = summarise(BASE)
+    # sd = sqrt(0.004 / 4) = 0.0316228; t(0.975, 4) = 2.776445
+    assert s.n == 5 and s.mean == pytest.approx(0.54)
+    assert s.sd == pytest.approx(0.0316228, abs=1e-7)
+    assert s.half_width == pytest.approx(2.776445 * 0.0316228 / 5 ** 0.5, abs=1e-6)
+    assert (s.ci_low, s.ci_high) == pytest.approx((0.500736, 0.579264), abs=1e-6)
+    one = summarise([0.5])
+    assert one.n == 1 and one.sd is None and one.ci_low is None
+
+
+def test_paired_difference_and_sign_count():
+    base = dict(enumerate(BASE))
+    arm = dict(enumerate(ARM))
+    p = paired_difference(arm, base)
+    # mean 0.01, sd sqrt(0.0006 / 4) = 0.0122474, half 2.776445 * sd / sqrt(5)
+    assert p.diff.mean == pytest.approx(0.01)
+    assert p.diff.sd == pytest.approx(0.0122474, abs=1e-7)
+    assert (p.diff.ci_low, p.diff.ci_high) == pytest.approx((-0.0052073, 0.0252073), abs=1e-6)
+    assert (p.wins, p.ties, p.losses) == (4, 0, 1)
+    assert not p.diff.excludes_zero()
+    lower = paired_difference(arm, base, higher_is_better=False)
+    assert (lower.wins, lower.losses) == (1, 4)
+    # only the common seeds are paired
+    assert paired_difference({0: 1.0, 7: 2.0}, {0: 0.5, 1: 0.0}).per_seed == {0: 0.5}
+
+
+def _spec(metrics=None, seeds=(0, 1, 2, 3, 4)) -> ExperimentSpec:
+    return ExperimentSpec(
+        path='spec.py', name='toy', description='A toy comparison.',
+        arms=[Arm('base', 'a.py'), Arm('new', 'b.py')], baseline='base', seeds=list(seeds),
+        metrics=metrics or {'AP': 'higher', 'implausible': 'lower'}, schedule={},
+        cfg_options={}, curves=[], data=None)
+
+
+def test_report_from_hand_made_runs_csv(tmp_path):
+    rows = [['arm', 'seed', 'AP', 'implausible', 'extra', 'wall_s', 'iters']]
+    for seed, (b, a) in enumerate(zip(BASE, ARM)):
+        rows.append(['base', seed, b, 0.30, 1, 10.0, 5])
+        rows.append(['new', seed, a, 0.20 + 0.01 * seed, 1, 12.0, 5])
+    path = tmp_path / 'runs.csv'
+    with open(path, 'w', newline='') as f:
+        csv.writer(f).writerows(rows)
+    results = read_runs_csv(str(path))
+    assert len(results) == 10 and results[1]['metrics']['AP'] == 0.51
+    spec = _spec()
+    stats = analyse(spec, results)
+    assert stats['AP']['summaries']['base'].mean == pytest.approx(0.54)
+    imp = stats['implausible']['paired']['new']
+    # differences -0.10 .. -0.06: CI excludes 0, lower is better: 5 wins
+    assert imp.diff.mean == pytest.approx(-0.08) and imp.diff.excludes_zero()
+    assert imp.wins == 5
+    assert verdict('new', 'base', 'lower', imp) == (
+        'the 95% CI excludes 0: new is lower than base (better)')
+    report = write_report(str(tmp_path), spec, results, {'machine': 'test'}, ['metrics.png'])
+    text = open(report).read()
+    assert 'synthetic' in text and '![metrics](metrics.png)' in text
+    assert '| AP | base | 5 | 0.5400 | 0.0316 | [0.5007, 0.5793] |' in text
+    assert ('| AP (higher is better) | new | 0.0100 | [-0.0052, 0.0252] | 4 / 0 / 1 | '
+            'the 95% CI includes 0: no difference resolved with 5 seeds |') in text
+
+
+def test_one_seed_report_says_no_ci(tmp_path):
+    spec = _spec(metrics={'AP': 'higher'}, seeds=[0])
+    results = [dict(arm='base', seed=0, metrics={'AP': 0.5}, wall_s=1.0, iters=1),
+               dict(arm='new', seed=0, metrics={'AP': 0.6}, wall_s=1.0, iters=1)]
+    text = open(write_report(str(tmp_path), spec, results, {}, [])).read()
+    assert 'One seed only: no confidence interval can be given' in text
+    assert 'one paired seed: no CI can be given' in text
+
+
+def test_spec_errors_name_the_key(tmp_path):
+    spec = tmp_path / 'bad.py'
+    spec.write_text(f"arms = dict(a=dict(config={QUICKSTART_COCO!r}))\nbaseline = 'b'\n"
+                    "seeds = [0]\nmetrics = {'coco/AP': 'higher'}\n")
+    with pytest.raises(SpecError, match="bad.py: baseline 'b' is not one of the arms"):
+        load_spec(str(spec))
+    spec.write_text(f"arms = dict(a=dict(config={QUICKSTART_COCO!r}))\nbaseline = 'a'\n"
+                    "seeds = [0]\nmetrics = {'coco/AP': 'up'}\n")
+    with pytest.raises(SpecError, match='metrics must map names'):
+        load_spec(str(spec))
+    proc = run_tool('tools/experiment.py', str(tmp_path / 'missing.py'))
+    assert proc.returncode == 2 and 'missing.py not found' in proc.stderr
+
+
+@pytest.mark.parametrize('shipped', ['hrgan_vs_hrnet', 'adv_aug_vs_random', 'hourglass_units'])
+def test_shipped_specs_load(shipped):
+    spec = load_spec(osp.join(REPO, 'configs', 'experiments', f'{shipped}.py'), REPO)
+    assert len(spec.seeds) >= 5 and spec.baseline in [a.name for a in spec.arms]
+    assert 'synthetic' in spec.description.lower() and 'minutes' in spec.description
+
+
+def test_runner_two_arms_two_seeds_and_resume(synthetic_root, tmp_path):
+    """HRNet vs HRGAN, 2 seeds, 2 iterations each through tools/train.py;
+    then a rerun trains nothing, and a run whose result is gone (left
+    half-written) is trained again, from scratch, alone."""
+    root = synthetic_root
+    options = {
+        'train_dataloader.dataset.data_root': f'{root}/',
+        'train_dataloader.dataset.indices': 16,
+        'val_dataloader.dataset.data_root': f'{root}/',
+        'train_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False,
+        'val_dataloader.num_workers': 0, 'val_dataloader.persistent_workers': False,
+        'val_evaluator': [dict(type='CocoMetric', ann_file=f'{root}/annotations/coco_val.json'),
+                          dict(type='OcclusionPCKMetric')],
+        'default_hooks.logger.interval': 1,
+    }
+    spec = tmp_path / 'tiny.py'
+    spec.write_text(textwrap.dedent(f'''\
+        """Tiny synthetic check, under a minute."""
+        arms = dict(hrnet=dict(config={QUICKSTART_COCO!r}),
+                    hrgan=dict(config={QUICKSTART_HRGAN!r}))
+        baseline = 'hrnet'
+        seeds = [0, 1]
+        metrics = {{'coco/AP': 'higher', 'occlusion/PCK_occluded': 'higher',
+                    'occlusion/implausible_rate': 'lower'}}
+        schedule = {{'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 1,
+                     'train_dataloader.batch_size': 8}}
+        cfg_options = {options!r}
+        curves = ['loss_kpt', 'k_t']
+        '''))
+    out = tmp_path / 'out'
+    proc = run_tool('tools/experiment.py', str(spec), '--out', str(out), '--jobs', '2')
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert '4 runs; 0 finished, 4 to run' in proc.stdout
+    assert '[4/4]' in proc.stdout and 'ETA' in proc.stdout
+    for name in ('runs.csv', 'report.md', 'metrics.png', 'paired_difference.png', 'curves.png'):
+        assert (out / name).stat().st_size > 0, name
+    with open(out / 'runs.csv') as f:
+        rows = list(csv.DictReader(f))
+    assert sorted((r['arm'], r['seed']) for r in rows) == [
+        ('hrgan', '0'), ('hrgan', '1'), ('hrnet', '0'), ('hrnet', '1')]
+    assert list(rows[0])[:5] == ['arm', 'seed', 'coco/AP', 'occlusion/PCK_occluded',
+                                 'occlusion/implausible_rate']
+    assert all(r['iters'] == '2' and 0 <= float(r['coco/AP']) <= 1 for r in rows)
+    result = json.loads((out / 'runs' / 'hrgan' / 'seed1' / 'result.json').read_text())
+    assert 'k_t' in result['curves'] and len(result['curves']['loss_kpt']) == 2
+    report = (out / 'report.md').read_text()
+    assert 'Paired difference to `hrnet`' in report and 'wins / ties / losses' in report
+
+    first = {r['arm'] + r['seed']: r for r in rows}
+    proc = run_tool('tools/experiment.py', str(spec), '--out', str(out))
+    assert proc.returncode == 0 and '4 finished, 0 to run' in proc.stdout
+
+    run_dir = out / 'runs' / 'hrnet' / 'seed1'
+    os.remove(run_dir / 'result.json')
+    (run_dir / 'epoch_1.pth').write_bytes(b'truncated')  # a run killed mid-save
+    proc = run_tool('tools/experiment.py', str(spec), '--out', str(out))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert '3 finished, 1 to run' in proc.stdout and 'hrnet seed 1' in proc.stdout
+    with open(out / 'runs.csv') as f:
+        again = {r['arm'] + r['seed']: r for r in csv.DictReader(f)}
+    # CPU runs are deterministic: the rerun reproduces its metrics exactly
+    for key in first:
+        assert again[key]['coco/AP'] == first[key]['coco/AP'], key
