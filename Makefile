@@ -4,6 +4,7 @@
 #   make install MMCV_CUDA=1  same, building mmcv's CUDA ops (needs a CUDA toolkit)
 #   make quickstart           train + validate a model on the embedded synthetic data
 #   make test                 run the test suite
+#   make evidence             paired multi-seed experiments -> docs/evidence/ (hours on CPU)
 #   make lint                 ruff
 
 PYTHON ?= python3
@@ -21,7 +22,7 @@ DATA_DIR := data/synthetic
 QUICKSTART_CFG ?= configs/quickstart/hrgan_synthetic-coco_128x96.py
 QUICKSTART_DIR ?= work_dirs/quickstart
 
-.PHONY: install quickstart test test-all lint data bench clean-venv
+.PHONY: install quickstart test test-all lint data bench evidence clean-venv
 
 install: $(STAMP)
 
@@ -73,6 +74,16 @@ bench: install data
 		$(BENCH_ARGS) --out bench_results/hrnet_vs_asr-aho.json
 	$(PY) tools/benchmark.py configs/hg8_res_mpii_256x256.py --vs configs/hg8_hru-deconv_mpii_256x256.py \
 		$(BENCH_ARGS) --out bench_results/hg8_res_vs_hru-deconv.json
+
+EVIDENCE_SPECS ?= hrgan_vs_hrnet adv_aug_vs_random hourglass_units
+EVIDENCE_ARGS ?= --device cpu
+
+# Every spec in configs/experiments/ over its seeds; finished runs are kept, so
+# an interrupted `make evidence` resumes. Reports are copied to docs/evidence/.
+evidence: install
+	@for spec in $(EVIDENCE_SPECS); do \
+		$(PY) tools/experiment.py configs/experiments/$$spec.py --publish $(EVIDENCE_ARGS) || exit 1; \
+	done
 
 test: install
 	$(PY) -m pytest tests -q -m "not slow"

@@ -14,7 +14,7 @@ Budget: 5 epochs (about 380 iterations at batch 32 over 2483 people), about
 3.5 (HRNet) and 4.5 (HRGAN) minutes per run on a 2-core CPU, about 40
 minutes for 2 arms x 5 seeds.
 """
-data = dict(root='data/synthetic-occlusion', preset='occlusion', num_train=1000, num_val=150)
+_base_ = './_base_/occlusion_coco.py'
 
 arms = dict(
     hrnet=dict(config='configs/quickstart/hrnet_synthetic-coco_128x96.py'),
@@ -37,20 +37,4 @@ schedule = {
     'train_cfg.val_interval': 5,
     'param_scheduler.1.end': 5,
     'default_hooks.checkpoint.interval': 5,
-}
-cfg_options = {
-    'train_dataloader.dataset.data_root': 'data/synthetic-occlusion/',
-    'val_dataloader.dataset.data_root': 'data/synthetic-occlusion/',
-    'test_dataloader.dataset.data_root': 'data/synthetic-occlusion/',
-    'val_evaluator': [
-        dict(type='CocoMetric', ann_file='data/synthetic-occlusion/annotations/coco_val.json'),
-        dict(type='OcclusionPCKMetric', thr=0.2, norm_item='bbox'),
-    ],
-    'test_evaluator': [
-        dict(type='CocoMetric', ann_file='data/synthetic-occlusion/annotations/coco_val.json'),
-        dict(type='OcclusionPCKMetric', thr=0.2, norm_item='bbox'),
-    ],
-    # One process per run, as the runner starts them: no persistent workers.
-    'train_dataloader.persistent_workers': False,
-    'val_dataloader.persistent_workers': False,
 }

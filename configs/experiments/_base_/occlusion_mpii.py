@@ -1,0 +1,24 @@
+# The synthetic occlusion benchmark in MPII format: data written by the
+# experiment runner (`occlusion` preset), PCKh@0.5 (MpiiPCKAccuracy, percent)
+# plus OcclusionPCKMetric (PCKh@0.5 over visible / occluded / all joints,
+# implausible-pose rate; visibility from the MPII json's joints_visibility).
+data = dict(root='data/synthetic-occlusion', preset='occlusion', num_train=1000, num_val=150)
+
+_headboxes = 'data/synthetic-occlusion/annotations/mpii_gt_val.mat'
+_evaluator = [
+    dict(type='MpiiPCKAccuracy'),
+    dict(type='OcclusionPCKMetric', thr=0.5, norm_item='head',
+         ann_file='data/synthetic-occlusion/annotations/mpii_val.json'),
+]
+cfg_options = {
+    'train_dataloader.dataset.data_root': 'data/synthetic-occlusion/',
+    'val_dataloader.dataset.data_root': 'data/synthetic-occlusion/',
+    'val_dataloader.dataset.headbox_file': _headboxes,
+    'test_dataloader.dataset.data_root': 'data/synthetic-occlusion/',
+    'test_dataloader.dataset.headbox_file': _headboxes,
+    'val_evaluator': _evaluator,
+    'test_evaluator': _evaluator,
+    # One process per run, as the runner starts them: no persistent workers.
+    'train_dataloader.persistent_workers': False,
+    'val_dataloader.persistent_workers': False,
+}
