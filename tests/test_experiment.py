@@ -176,3 +176,22 @@ def test_runner_two_arms_two_seeds_and_resume(synthetic_root, tmp_path):
     with open(out / 'runs.csv') as f:
         again = {r['arm'] + r['seed']: r for r in csv.DictReader(f)}
     assert again == {k: {**r, 'wall_s': again[k]['wall_s']} for k, r in first.items()}
+
+
+def test_changed_config_keeps_the_earlier_run(tmp_path, monkeypatch):
+    """A finished run whose config changed is moved aside, not deleted; a
+    half-written run is removed."""
+    monkeypatch.syspath_prepend(osp.join(REPO, 'tools'))
+    import experiment
+    old = tmp_path / 'seed0'
+    old.mkdir()
+    (old / 'result.json').write_text(json.dumps(dict(key='abc123')))
+    run = experiment.Run(Arm('a', 'x.py'), 0, str(old), cfg=None, key='def456')
+    assert not run.finished()
+    experiment.clear(run)
+    assert not old.exists()
+    assert json.loads((tmp_path / 'seed0.abc123' / 'result.json').read_text())['key'] == 'abc123'
+    old.mkdir()
+    (old / 'epoch_1.pth').write_bytes(b'half')
+    experiment.clear(run)
+    assert not old.exists() and sorted(os.listdir(tmp_path)) == ['seed0.abc123']

@@ -147,9 +147,24 @@ def summarise_run(records: list, curve_keys: list) -> dict:
                 curves={k: v for k, v in curves.items() if v})
 
 
+def clear(run: Run) -> None:
+    """Make room for a fresh run: a finished run of another config is kept
+    beside it as ``seedS.KEY``; a half-written one is removed."""
+    try:
+        with open(run.result_file) as f:
+            old_key = json.load(f)['key']
+    except (OSError, ValueError, KeyError):
+        shutil.rmtree(run.dir, ignore_errors=True)
+        return
+    kept = f'{run.dir}.{old_key}'
+    shutil.rmtree(kept, ignore_errors=True)
+    os.replace(run.dir, kept)
+    print(f'{run.label}: the config changed; the earlier run is kept in {kept}', flush=True)
+
+
 def execute(run: Run, env: dict, curve_keys: list) -> dict:
     """Train one run from scratch in its own folder; returns its result."""
-    shutil.rmtree(run.dir, ignore_errors=True)
+    clear(run)
     os.makedirs(run.dir)
     cfg_file = osp.join(run.dir, 'config.py')
     run.cfg.dump(cfg_file)
@@ -168,6 +183,33 @@ def execute(run: Run, env: dict, curve_keys: list) -> dict:
         json.dump(result, f)
     os.replace(tmp, run.result_file)
     return result
+
+
+def train_all(spec: ExperimentSpec, pending: list, jobs: int, device: str) -> list:
+    """Train the pending runs, ``jobs`` at a time, printing progress and an
+    ETA; returns the failures' messages."""
+    failures = []
+    start = time.perf_counter()
+    done = 0
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {pool.submit(execute, run, run_env(device, jobs, i),
+                               spec.curves): run for i, run in enumerate(pending)}
+        for future in as_completed(futures):
+            run = futures[future]
+            done += 1
+            elapsed = time.perf_counter() - start
+            eta = elapsed / done * (len(pending) - done)
+            try:
+                res = future.result()
+            except RunFailed as err:
+                failures.append(str(err))
+                print(f'[{done}/{len(pending)}] {err}', flush=True)
+                continue
+            head = next(iter(spec.metrics))
+            print(f'[{done}/{len(pending)}] {run.label}: {head} = '
+                  f'{res["metrics"].get(head, float("nan")):.4f}, {res["iters"]} iters in '
+                  f'{_fmt_s(res["wall_s"])}; ETA {_fmt_s(eta)}', flush=True)
+    return failures
 
 
 def run_env(device: str, jobs: int, slot: int) -> dict:
@@ -217,26 +259,12 @@ def main(argv=None) -> int:
     failures = []
     if pending and not args.report_only:
         ensure_data(spec)
-        start = time.perf_counter()
-        done = 0
-        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            futures = {pool.submit(execute, run, run_env(args.device, args.jobs, i),
-                                   spec.curves): run for i, run in enumerate(pending)}
-            for future in as_completed(futures):
-                run = futures[future]
-                done += 1
-                elapsed = time.perf_counter() - start
-                eta = elapsed / done * (len(pending) - done)
-                try:
-                    res = future.result()
-                except RunFailed as err:
-                    failures.append(str(err))
-                    print(f'[{done}/{len(pending)}] {err}', flush=True)
-                    continue
-                head = next(iter(spec.metrics))
-                print(f'[{done}/{len(pending)}] {run.label}: {head} = '
-                      f'{res["metrics"].get(head, float("nan")):.4f}, {res["iters"]} iters in '
-                      f'{_fmt_s(res["wall_s"])}; ETA {_fmt_s(eta)}', flush=True)
+        try:
+            failures = train_all(spec, pending, args.jobs, args.device)
+        except KeyboardInterrupt:
+            print('interrupted: finished runs are kept; run the same command to resume',
+                  file=sys.stderr)
+            return 130
 
     results = []
     for run in runs:
