@@ -120,3 +120,21 @@ def test_mpii_annotations_load_in_mmpose(synthetic_root):
     joints = np.array(raw[0]['joints'])[np.array(raw[0]['joints_vis']) > 0]
     x1, y1, x2, y2 = info['bbox'][0]
     assert np.all((joints >= [x1, y1]) & (joints <= [x2, y2]))
+
+
+def test_occlusion_preset_hides_a_third_of_the_keypoints(tmp_path):
+    """The occlusion preset hides 25-40% of the labelled keypoints (the
+    default data about 10%) and writes COCO's 0/1/2 flags into the MPII json."""
+    counts = write_synthetic_dataset(str(tmp_path / 'occ'), num_train=40, num_val=4, seed=1,
+                                     image_size=192, preset='occlusion')
+    default = write_synthetic_dataset(str(tmp_path / 'def'), num_train=40, num_val=4, seed=1,
+                                      image_size=192)
+    share = counts['train']['hidden'] / counts['train']['keypoints']
+    assert 0.25 <= share <= 0.40, share
+    assert default['train']['hidden'] / default['train']['keypoints'] < 0.2
+    assert counts['train']['coco_instances'] > default['train']['coco_instances']
+    with open(tmp_path / 'occ' / 'annotations' / 'mpii_train.json') as f:
+        entry = json.load(f)[0]
+    assert entry['joints_vis'] == [int(v > 0) for v in entry['joints_visibility']]
+    with pytest.raises(ValueError, match="unknown preset 'foggy'"):
+        write_synthetic_dataset(str(tmp_path / 'x'), num_train=1, num_val=1, preset='foggy')

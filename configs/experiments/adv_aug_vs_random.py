@@ -6,7 +6,7 @@ the quickstart reduced HRNet at 128x128 with mmpose's random augmentation
 (baseline); `asr_aho`, the same with AdversarialAugmentationHook splitting
 each batch 1:1:1 into random / ASR / AHO rows; `asr` (split 1:1:0) and `aho`
 (split 1:0:1). Data: the `occlusion` preset of tools/make_synthetic_dataset.py
-(about 28% of labelled keypoints hidden). Metrics on the synthetic val set:
+(about 29% of labelled keypoints hidden). Metrics on the synthetic val set:
 PCKh@0.5 (MpiiPCKAccuracy, percent), PCKh@0.5 over visible / occluded joints
 and the implausible-pose rate (OcclusionPCKMetric, fractions).
 

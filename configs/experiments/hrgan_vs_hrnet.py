@@ -5,7 +5,7 @@ Arms, paired by seed (same generator initialisation and data order):
 network as HRGAN's generator against the quickstart BEGAN discriminator
 (lambda_G 0.01, gamma 0.5, lambda_k 1e-3). Data: the `occlusion` preset of
 tools/make_synthetic_dataset.py (crowded images, large occluders, people
-overlapping, 30% unusual poses; about 28% of labelled keypoints hidden).
+overlapping, 30% unusual poses; about 29% of labelled keypoints hidden).
 Metrics on the synthetic val set with ground-truth boxes: COCO AP
 (CocoMetric), PCK@0.2 (bbox-normalised) over visible / occluded / all
 keypoints and the implausible-pose rate (OcclusionPCKMetric).
