@@ -7,11 +7,11 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import REPO, assert_same_training_state, run_tool, synthetic_options
 from mmengine.config import Config
 from mmengine.runner import Runner
 from mmpose.datasets.transforms import PackPoseInputs
 from mmpose.registry import HOOKS, MODELS
+from utils import REPO, assert_same_training_state, run_tool, synthetic_options
 
 from hrgan_plugin.augmentation.occlusion import grid_masks
 

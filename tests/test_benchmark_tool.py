@@ -1,14 +1,12 @@
 """tools/benchmark.py times two configs interleaved and writes the ratios."""
 import json
 
-from conftest import QUICKSTART_COCO, REPO, run_tool
-
-HRGAN_QUICKSTART = f'{REPO}/configs/quickstart/hrgan_synthetic-coco_128x96.py'
+from utils import QUICKSTART_COCO, QUICKSTART_HRGAN, run_tool
 
 
 def test_benchmark_compares_two_configs(synthetic_root, tmp_path):
     out = tmp_path / 'bench.json'
-    proc = run_tool('tools/benchmark.py', QUICKSTART_COCO, '--vs', HRGAN_QUICKSTART,
+    proc = run_tool('tools/benchmark.py', QUICKSTART_COCO, '--vs', QUICKSTART_HRGAN,
                     '--iters', '2', '--warmup', '1', '--batch', '4', '--device', 'cpu',
                     '--data-root', f'{synthetic_root}/', '--out', str(out))
     assert proc.returncode == 0, proc.stderr[-3000:]

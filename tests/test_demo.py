@@ -8,7 +8,7 @@ import os.path as osp
 import cv2
 import mmcv
 import pytest
-from conftest import REPO, run_tool, single_error_line
+from utils import REPO, run_tool, single_error_line
 
 DEMO = osp.join(REPO, 'tools', 'demo.py')
 

@@ -14,11 +14,10 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import CORRUPT_IMAGE, REPO, assert_same, run_tool, synthetic_options
 from mmengine.config import Config
+from utils import CORRUPT_IMAGE, QUICKSTART_HRGAN, REPO, assert_same, run_tool, synthetic_options
 
 QUICKSTART = osp.join(REPO, 'configs', 'quickstart')
-HRGAN_QUICKSTART = osp.join(QUICKSTART, 'hrgan_synthetic-coco_128x96.py')
 HRNET_QUICKSTART = osp.join(QUICKSTART, 'hrnet_synthetic-coco_128x96.py')
 DUMP = osp.join(REPO, 'tests', 'dist_state_dump.py')
 
@@ -72,7 +71,7 @@ def _train_options(root: str, fmt: str = 'coco') -> list[str]:
 
 def test_hrgan_ranks_stay_identical(synthetic_root, tmp_path):
     """Different data on each rank; the same G and D gradients, weights and k_t."""
-    a, b = _dump(2, HRGAN_QUICKSTART, tmp_path, *_train_options(synthetic_root),
+    a, b = _dump(2, QUICKSTART_HRGAN, tmp_path, *_train_options(synthetic_root),
                  'train_dataloader.batch_size=4', 'train_dataloader.dataset.indices=24')
     assert a['wrapper'] == 'MMSeparateDistributedDataParallel'
     assert a['child'] == 'MMDistributedDataParallel'  # D in its own DDP
@@ -109,7 +108,7 @@ def test_hrgan_with_asr_aho_ranks_stay_identical(synthetic_root, tmp_path):
     accumulators and logged distributions identical on both ranks, next to
     G, D, their gradients and k_t."""
     config = tmp_path / 'hrgan_asr_aho.py'
-    config.write_text(HRGAN_WITH_ASR_AHO.format(base=HRGAN_QUICKSTART))
+    config.write_text(HRGAN_WITH_ASR_AHO.format(base=QUICKSTART_HRGAN))
     a, b = _dump(2, str(config), tmp_path, *_train_options(synthetic_root),
                  'train_dataloader.batch_size=6', 'train_dataloader.dataset.indices=36')
     assert len(a['iters']) == 3
@@ -177,7 +176,7 @@ def test_hrgan_two_processes_match_one_process(synthetic_root, tmp_path):
     """HRGAN: same global batch on 1 and 2 processes gives the same G and D
     gradients at every step, the same k_t trajectory and the same weights."""
     config = _batch_independent_config(
-        tmp_path, HRGAN_QUICKSTART,
+        tmp_path, QUICKSTART_HRGAN,
         f'dict(generator=dict(optimizer={SGD}), discriminator=dict(optimizer={SGD}))',
         ", discriminator=dict(norm_cfg=dict(type='GN', num_groups=4))")
     options = [*_train_options(synthetic_root), *_clean_train_options(synthetic_root, tmp_path)]

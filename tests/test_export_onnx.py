@@ -16,11 +16,10 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
-from conftest import QUICKSTART_COCO, REPO, run_tool
 from mmpose.apis import init_model
+from utils import QUICKSTART_COCO, QUICKSTART_HRGAN, REPO, run_tool
 
 TOOL = osp.join(REPO, 'tools', 'export_onnx.py')
-QUICKSTART_HRGAN = osp.join(REPO, 'configs', 'quickstart', 'hrgan_synthetic-coco_128x96.py')
 QUICKSTART_HG2 = osp.join(REPO, 'configs', 'quickstart',
                           'hg2_hru-deconv_synthetic-mpii_128x128.py')
 

@@ -7,9 +7,9 @@ test_registration_and_configs builds every 8-stack model."""
 import os.path as osp
 
 import pytest
-from conftest import REPO
 from mmengine.config import Config
 from mmengine.runner import Runner
+from utils import REPO
 
 CONFIGS = [pytest.param(f'hg{s}_{v}_mpii_256x256.py',
                         marks=[pytest.mark.slow] if s == 8 else [])

@@ -6,7 +6,8 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import (
+from utils import (
+    QUICKSTART_HRGAN,
     REPO,
     assert_same_training_state,
     real_coco_options,
@@ -16,7 +17,6 @@ from conftest import (
 )
 
 HRGAN_COCO = osp.join(REPO, 'configs', 'hrgan_w32_coco_256x192.py')
-HRGAN_QUICKSTART = osp.join(REPO, 'configs', 'quickstart', 'hrgan_synthetic-coco_128x96.py')
 
 
 @pytest.fixture(scope='module')
@@ -102,13 +102,13 @@ def test_resume_continues_exactly(synthetic_root, tmp_path):
     opts = synthetic_options(synthetic_root) + ['train_dataloader.batch_size=16',
                                                 'model.warmup_iters=2']
     straight, split = str(tmp_path / 'straight'), str(tmp_path / 'split')
-    proc = run_tool('tools/train.py', HRGAN_QUICKSTART, '--work-dir', straight,
+    proc = run_tool('tools/train.py', QUICKSTART_HRGAN, '--work-dir', straight,
                     '--cfg-options', *opts, 'train_cfg.max_epochs=2')
     assert proc.returncode == 0, proc.stderr[-3000:]
-    proc = run_tool('tools/train.py', HRGAN_QUICKSTART, '--work-dir', split,
+    proc = run_tool('tools/train.py', QUICKSTART_HRGAN, '--work-dir', split,
                     '--cfg-options', *opts, 'train_cfg.max_epochs=1')
     assert proc.returncode == 0, proc.stderr[-3000:]
-    proc = run_tool('tools/train.py', HRGAN_QUICKSTART, '--work-dir', split, '--resume',
+    proc = run_tool('tools/train.py', QUICKSTART_HRGAN, '--work-dir', split, '--resume',
                     '--cfg-options', *opts, 'train_cfg.max_epochs=2')
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert_same_training_state(osp.join(straight, 'epoch_2.pth'), osp.join(split, 'epoch_2.pth'))

@@ -6,9 +6,7 @@ import subprocess
 import sys
 
 import torch
-from conftest import REPO, synthetic_options
-
-HRGAN_QUICKSTART = osp.join(REPO, 'configs', 'quickstart', 'hrgan_synthetic-coco_128x96.py')
+from utils import QUICKSTART_HRGAN, synthetic_options
 
 
 def _clean_shell_with_venv() -> dict:
@@ -25,7 +23,7 @@ def test_mim_train_and_test_hrgan(synthetic_root, tmp_path):
     options = [*synthetic_options(synthetic_root), 'train_dataloader.dataset.indices=16',
                'val_dataloader.dataset.indices=4', 'test_dataloader.dataset.indices=4']
     train = subprocess.run(
-        ['mim', 'train', 'mmpose', HRGAN_QUICKSTART, '--gpus', '0', '--work-dir', str(work_dir),
+        ['mim', 'train', 'mmpose', QUICKSTART_HRGAN, '--gpus', '0', '--work-dir', str(work_dir),
          '--cfg-options', *options],
         cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=600)
     assert train.returncode == 0, (train.stdout + train.stderr)[-4000:]
@@ -35,7 +33,7 @@ def test_mim_train_and_test_hrgan(synthetic_root, tmp_path):
     assert 'loss_adv' in train.stdout + train.stderr  # the adversarial step ran
 
     test = subprocess.run(
-        ['mim', 'test', 'mmpose', HRGAN_QUICKSTART, '--checkpoint', str(ckpt), '--gpus', '0',
+        ['mim', 'test', 'mmpose', QUICKSTART_HRGAN, '--checkpoint', str(ckpt), '--gpus', '0',
          '--work-dir', str(tmp_path / 'test'), '--cfg-options', *options],
         cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=600)
     assert test.returncode == 0, (test.stdout + test.stderr)[-4000:]

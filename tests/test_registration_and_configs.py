@@ -5,8 +5,8 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import REPO
 from mmengine.config import Config
+from utils import REPO
 
 import hrgan_plugin  # noqa: F401
 

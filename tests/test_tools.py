@@ -5,7 +5,7 @@ import math
 import os.path as osp
 import shutil
 
-from conftest import (
+from utils import (
     QUICKSTART_COCO,
     QUICKSTART_MPII,
     REPO,

@@ -129,13 +129,13 @@ def write_report(out_dir: str, spec: ExperimentSpec, results: list,
                          f'{_ci(s)} |')
     if len(spec.arms) > 1:
         lines += ['', f'## Paired difference to `{spec.baseline}`', '',
-                  '| metric | arm | mean difference | 95% CI | wins / ties / losses | '
-                  'in words |', '|---|---|---|---|---|---|']
+                  '| metric | arm | mean difference | SD of differences | 95% CI | '
+                  'wins / ties / losses | in words |', '|---|---|---|---|---|---|---|']
         for metric, st in stats.items():
             for arm, p in st['paired'].items():
                 lines.append(
                     f'| {metric} ({spec.metrics[metric]} is better) | {arm} | '
-                    f'{_fmt(p.diff.mean, 4)} | {_ci(p.diff)} | '
+                    f'{_fmt(p.diff.mean)} | {_fmt(p.diff.sd)} | {_ci(p.diff)} | '
                     f'{p.wins} / {p.ties} / {p.losses} | '
                     f'{verdict(arm, spec.baseline, spec.metrics[metric], p)} |')
     lines += ['', '## Per seed', '',
