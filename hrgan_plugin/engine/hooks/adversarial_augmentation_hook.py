@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.dist import all_reduce, broadcast, get_rank, is_main_process
+from mmengine.dist import all_reduce_params, broadcast, get_rank, is_main_process
 from mmengine.hooks import Hook
 from mmengine.registry import OPTIMIZERS
 from mmpose.datasets.transforms import PackPoseInputs
@@ -396,8 +396,7 @@ class AdversarialAugmentationHook(Hook):
                               accumulate=True)
             acc[1].index_put_((ctx['scale_idx'], ctx['rot_idx']),
                               torch.ones(n_asr, dtype=torch.float64), accumulate=True)
-            for t in acc:
-                all_reduce(t, op='sum')
+            all_reduce_params(list(acc), op='sum')
             self.loss_sum += acc[0]
             self.loss_count += acc[1]
             scale_t, rot_t = asr_pretrain_targets(self.loss_sum, self.loss_count)
@@ -425,13 +424,12 @@ class AdversarialAugmentationHook(Hook):
                  for k, (sel, t) in targets.items() if len(t))
         self.optimizer.zero_grad()
         kl.backward()
-        for p in self.aug_net.parameters():
-            if p.grad is not None:
-                all_reduce(p.grad, op='mean')
+        all_reduce_params([p.grad for p in self.aug_net.parameters() if p.grad is not None],
+                          op='mean')
         self.optimizer.step()
-        for b in self.aug_net.buffers():  # BN statistics: the ranks' mean, as SyncBuffersHook
-            if b.is_floating_point():
-                all_reduce(b, op='mean')
+        # BN statistics: the ranks' mean, as SyncBuffersHook
+        all_reduce_params([b for b in self.aug_net.buffers() if b.is_floating_point()],
+                          op='mean')
         phase = 'pretrain' if self.pretraining else 'joint'
         self.iters_done += 1
         self._log(runner, probs, float(kl.detach()), harder, phase)
@@ -451,8 +449,7 @@ class AdversarialAugmentationHook(Hook):
              phase: str) -> None:
         means = {k: v.mean(0).to(self.device) for k, v in probs.items()}
         stats = torch.tensor([kl, harder.float().mean().item()], device=self.device)
-        for t in (*means.values(), stats):
-            all_reduce(t, op='mean')
+        all_reduce_params([*means.values(), stats], op='mean')
         hub = runner.message_hub
         for k in DISTRIBUTIONS:
             hub.update_scalar(f'train/aug_entropy_{k}', float(entropy(means[k])))
