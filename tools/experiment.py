@@ -48,7 +48,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--seeds', type=int, nargs='+', help="override the spec's seeds")
     parser.add_argument('--out', help='output folder (default work_dirs/experiments/NAME)')
     parser.add_argument('--jobs', type=int, default=1, help='runs side by side')
-    parser.add_argument('--device', choices=('cpu', 'cuda'), default='cpu')
+    parser.add_argument('--device', choices=('cpu', 'cuda'),
+                        help='where runs train (default: cuda when a GPU is visible)')
     parser.add_argument('--report-only', action='store_true',
                         help='write the report from finished runs; train nothing')
     parser.add_argument('--publish', action='store_true',
@@ -249,6 +250,9 @@ def main(argv=None) -> int:
         return 2
     if args.seeds:
         spec.seeds = list(args.seeds)
+    if args.device is None:
+        import torch
+        args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
     out = args.out or osp.join(REPO, 'work_dirs', 'experiments', spec.name)
     os.makedirs(out, exist_ok=True)
     runs = plan(spec, out, dict(args.cfg_options))
