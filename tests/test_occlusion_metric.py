@@ -48,6 +48,8 @@ def test_hand_made_instances():
     assert res['occlusion/PCK'] == pytest.approx(7 / 9)
     assert res['occlusion/num_visible'] == 6 and res['occlusion/num_occluded'] == 3
     assert res['occlusion/implausible_rate'] == pytest.approx(1 / 2)
+    # judged bones: 3 of instance 1 (in range), 1 of instance 2 (out)
+    assert res['occlusion/implausible_bone_rate'] == pytest.approx(1 / 4)
 
 
 def test_threshold_bone_range_and_skeleton_from_meta():
@@ -60,6 +62,8 @@ def test_threshold_bone_range_and_skeleton_from_meta():
     assert math.isnan(res['occlusion/PCK_occluded'])  # no occluded keypoint
     # bone (0, 1) is 39.1 / 30 = 1.30 times its length: outside [0.9, 1.1]
     assert res['occlusion/implausible_rate'] == 1.0
+    # bone (1, 2) is 39.1 / 30 too; bone (2, 3) keeps its 20 px
+    assert res['occlusion/implausible_bone_rate'] == pytest.approx(2 / 3)
 
 
 def test_head_normalisation_and_flags_from_mpii_file(tmp_path):
@@ -81,6 +85,7 @@ def test_head_normalisation_and_flags_from_mpii_file(tmp_path):
     assert res['occlusion/PCK_occluded'] == pytest.approx(1 / 2)
     # sample 1: bone (1, 2) is 32 / 30 long: plausible
     assert res['occlusion/implausible_rate'] == 0.0
+    assert res['occlusion/implausible_bone_rate'] == 0.0
 
 
 def test_bad_settings_are_named(tmp_path):

@@ -34,6 +34,7 @@ metrics = {
     'occlusion/PCK_visible': 'higher',
     'occlusion/PCK_occluded': 'higher',
     'occlusion/implausible_rate': 'lower',
+    'occlusion/implausible_bone_rate': 'lower',
 }
 curves = ['loss_kpt', 'aug_kl', 'aug_harder']
 

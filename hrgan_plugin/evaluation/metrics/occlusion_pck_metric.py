@@ -25,7 +25,9 @@ class OcclusionPCKMetric(BaseMetric):
     ``bone_ratio`` times its ground-truth length. Bones shorter than
     ``min_bone_length * s`` in the ground truth are not judged (a few pixels
     of error would swing their ratio). ``implausible_rate`` is the share of
-    instances with a judged bone that are implausible.
+    instances with a judged bone that are implausible; ``implausible_bone_rate``
+    the share of judged bones out of range, which keeps resolving differences
+    when weak models make nearly every instance implausible.
 
     Visibility flags come from ``raw_ann_info['keypoints']`` (packed by
     mmpose's COCO-style datasets) or, for MPII-format data, from the
@@ -132,13 +134,19 @@ class OcclusionPCKMetric(BaseMetric):
 
         judged = np.zeros(len(results), bool)
         bad = np.zeros(len(results), bool)
+        bones_judged = bones_bad = 0
         low, high = self.bone_ratio
         for a, b in self._bones():
             gt_len = np.linalg.norm(gt[:, a] - gt[:, b], axis=-1)
             ok = (flags[:, a] > 0) & (flags[:, b] > 0) & (gt_len >= self.min_bone_length * norm)
             ratio = np.linalg.norm(pred[:, a] - pred[:, b], axis=-1) / np.maximum(gt_len, 1e-6)
+            out = ok & ((ratio < low) | (ratio > high))
             judged |= ok
-            bad |= ok & ((ratio < low) | (ratio > high))
+            bad |= out
+            bones_judged += int(ok.sum())
+            bones_bad += int(out.sum())
         metrics['implausible_rate'] = (float(bad.sum() / judged.sum()) if judged.any()
                                        else float('nan'))
+        metrics['implausible_bone_rate'] = (bones_bad / bones_judged if bones_judged
+                                            else float('nan'))
         return metrics
