@@ -18,7 +18,9 @@ REGISTERED = {
     'OPTIM_WRAPPER_CONSTRUCTORS': ['GANOptimWrapperConstructor'],
     'TRANSFORMS': ['LoadImageOrSkip'],
 }
-CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True))
+# model configs; configs/experiments/ holds experiment specs (tests/test_experiment.py)
+CONFIGS = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
+                 if osp.join('configs', 'experiments') not in p)
 
 
 @pytest.mark.parametrize('registry,name', [(r, n) for r, ns in REGISTERED.items() for n in ns])
