@@ -206,6 +206,10 @@ def train_all(spec: ExperimentSpec, pending: list, jobs: int, device: str) -> li
                 failures.append(str(err))
                 print(f'[{done}/{len(pending)}] {err}', flush=True)
                 continue
+            missing = [m for m in spec.metrics if m not in res['metrics']]
+            if missing:
+                print(f'warning: {run.label} logged no {missing}; the spec\'s metrics must be '
+                      f'among {sorted(res["metrics"])}', flush=True)
             head = next(iter(spec.metrics))
             print(f'[{done}/{len(pending)}] {run.label}: {head} = '
                   f'{res["metrics"].get(head, float("nan")):.4f}, {res["iters"]} iters in '

@@ -7,8 +7,9 @@ Arms, paired by seed: `res` (residual units, nearest upsampling; baseline),
 convolutions), each the quickstart 2-stack hourglass (64 features, 128x128
 -> 32x32) with `model.backbone.unit` / `upsample` switched. Data: the
 `occlusion` preset of tools/make_synthetic_dataset.py. Metrics on the
-synthetic val set: PCKh@0.5 (MpiiPCKAccuracy, percent), PCKh@0.5 over visible
-/ occluded joints and the implausible-pose rate (OcclusionPCKMetric).
+synthetic val set: PCKh@0.5 (MpiiPCKAccuracy, logged as `PCK`, percent),
+PCKh@0.5 over visible / occluded joints and the implausible-pose and
+implausible-bone rates (OcclusionPCKMetric, fractions).
 
 Budget: 1 epoch over the first 2000 training people (62 iterations at batch
 32), about 1.5 (res) to 3.5 (hru_deconv) minutes per run on a 2-core CPU,
@@ -30,7 +31,7 @@ baseline = 'res'
 seeds = [0, 1, 2, 3, 4]
 
 metrics = {
-    'PCKh': 'higher',
+    'PCK': 'higher',  # MpiiPCKAccuracy's PCKh@0.5 (head-normalised), percent
     'occlusion/PCK_visible': 'higher',
     'occlusion/PCK_occluded': 'higher',
     'occlusion/implausible_rate': 'lower',
