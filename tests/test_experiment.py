@@ -100,6 +100,17 @@ def test_spec_errors_name_the_key(tmp_path):
         load_spec(str(spec))
     proc = run_tool('tools/experiment.py', str(tmp_path / 'missing.py'))
     assert proc.returncode == 2 and 'missing.py not found' in proc.stderr
+    # a data root holding someone else's files is refused, and left alone
+    mine = tmp_path / 'my_data'
+    mine.mkdir()
+    (mine / 'keep.json').write_text('{}')
+    spec.write_text(f"arms = dict(a=dict(config={QUICKSTART_COCO!r}))\nbaseline = 'a'\n"
+                    "seeds = [0]\nmetrics = {'coco/AP': 'higher'}\n"
+                    f"data = dict(root={str(mine)!r}, preset='occlusion')\n")
+    proc = run_tool('tools/experiment.py', str(spec), '--out', str(tmp_path / 'out'))
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert 'did not write' in proc.stderr.splitlines()[-1]
+    assert (mine / 'keep.json').read_text() == '{}'
 
 
 @pytest.mark.parametrize('shipped', ['hrgan_vs_hrnet', 'adv_aug_vs_random', 'hourglass_units'])

@@ -105,19 +105,20 @@ def plan(spec: ExperimentSpec, out: str, extra: dict) -> list:
 
 def ensure_data(spec: ExperimentSpec) -> None:
     """Write the spec's synthetic dataset unless it is there already with
-    the same settings."""
+    the same settings. A folder the runner did not write is never replaced."""
     if not spec.data:
         return
     from hrgan_plugin.datasets import write_synthetic_dataset
     settings = dict(spec.data)
     root = osp.join(REPO, settings.pop('root'))
     marker = osp.join(root, '.settings.json')
-    try:
+    if osp.isfile(marker):
         with open(marker) as f:
             if json.load(f) == settings:
                 return
-    except (OSError, ValueError):
-        pass
+    elif osp.isdir(root) and os.listdir(root):
+        raise SpecError(f'{spec.path}: data.root {root} holds files the experiment runner did '
+                        'not write; remove it or choose another root')
     print(f'writing the synthetic dataset {root} ({settings})', flush=True)
     shutil.rmtree(root, ignore_errors=True)
     counts = write_synthetic_dataset(root, **settings)
@@ -266,7 +267,11 @@ def main(argv=None) -> int:
 
     failures = []
     if pending and not args.report_only:
-        ensure_data(spec)
+        try:
+            ensure_data(spec)
+        except SpecError as err:
+            print(f'error: {err}', file=sys.stderr)
+            return 2
         try:
             failures = train_all(spec, pending, args.jobs, args.device)
         except KeyboardInterrupt:
