@@ -51,7 +51,8 @@ def visualise(cfg_path: str, checkpoint: str, cfg: Config, options: dict, out_di
     visualizer.set_dataset_meta(model.dataset_meta)
     dataset = DATASETS.build(dict(cfg.val_dataloader.dataset, pipeline=[]))
     boxes: dict[str, list] = {}
-    for info in dataset.data_list:
+    for i in range(len(dataset)):  # data_list is empty once mmengine serialises it
+        info = dataset.get_data_info(i)
         boxes.setdefault(info['img_path'], []).append(info['bbox'][0])
     os.makedirs(out_dir, exist_ok=True)
     written = []
@@ -85,6 +86,10 @@ def main() -> int:
         runner.work_dir, f'epoch_{runner.epoch}.pth')
     vis = visualise(args.config, ckpt, cfg, args.cfg_options or {},
                     osp.join(args.work_dir, 'vis'), args.num_vis)
+    if args.num_vis and not vis:
+        print(f'error: no validation image was drawn into {osp.join(args.work_dir, "vis")} '
+              f'(val_dataloader.dataset lists no image)', file=sys.stderr)
+        return 1
     metric = cfg.default_hooks.checkpoint.get('save_best', 'metric')
     summary = dict(config=args.config, metric=metric, best=best, checkpoint=ckpt,
                    train_seconds=round(train_s, 1),
