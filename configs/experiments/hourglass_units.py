@@ -16,6 +16,9 @@ Budget: 1 epoch over the first 2000 training people (62 iterations at batch
 about 35 minutes for 3 arms x 5 seeds. A smoke-level schedule (the warm-up
 is not even over): it separates the units' early learning speed, not their
 converged accuracy.
+
+The report in docs/evidence/hourglass_units was measured on the code before the
+fidelity fixes of the method (see README, Evidence).
 """
 _base_ = './_base_/occlusion_mpii.py'
 

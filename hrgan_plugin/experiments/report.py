@@ -96,6 +96,11 @@ def verdict(arm: str, baseline: str, direction: str, p: PairedDifference) -> str
             f'{baseline} ({"better" if better else "worse"})')
 
 
+def _arm_text(arm) -> str:
+    options = ''.join(f', `{k}={v}`' for k, v in arm.cfg_options.items())
+    return f'`{arm.name}` (`{arm.config}`{options})'
+
+
 def write_report(out_dir: str, spec: ExperimentSpec, results: list,
                  environment: dict, plots: list) -> str:
     """Write ``report.md`` into ``out_dir``; returns its path."""
@@ -106,8 +111,7 @@ def write_report(out_dir: str, spec: ExperimentSpec, results: list,
         lines += [spec.description, '']
     lines += [
         f'- spec: `{spec.path}`',
-        f'- arms: {", ".join(f"`{a.name}` (`{a.config}`)" for a in spec.arms)}; '
-        f'baseline `{spec.baseline}`',
+        f'- arms: {", ".join(_arm_text(a) for a in spec.arms)}; baseline `{spec.baseline}`',
         f'- seeds: {seeds} ({len(seeds)} paired)',
         '- schedule: ' + (', '.join(f'`{k}={v}`' for k, v in spec.schedule.items())
                           or 'as configured'),
