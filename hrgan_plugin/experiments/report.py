@@ -159,6 +159,22 @@ def write_report(out_dir: str, spec: ExperimentSpec, results: list,
     return path
 
 
+def _mean_ci(ax, x: float, s: Summary) -> None:
+    """A black diamond at the mean with the 95% CI as error bar."""
+    if s.n:
+        err = None if s.ci_low is None else [[s.mean - s.ci_low], [s.ci_high - s.mean]]
+        ax.errorbar([x], [s.mean], yerr=err, fmt='D', color='black', capsize=4, markersize=5)
+
+
+def _save(fig, out_dir: str, name: str, title: str) -> str:
+    import matplotlib.pyplot as plt
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(osp.join(out_dir, name), dpi=110)
+    plt.close(fig)
+    return name
+
+
 def plot_all(out_dir: str, spec: ExperimentSpec, results: list, curves: dict) -> list:
     """Write the PNG plots; returns their file names (relative to
     ``out_dir``). ``curves`` maps ``(arm, seed)`` to ``{key: [(iter, value)]}``."""
@@ -179,20 +195,13 @@ def plot_all(out_dir: str, spec: ExperimentSpec, results: list, curves: dict) ->
             vals = by_seed(results, arm, metric)
             xs = [i - 0.15 + 0.3 * j / max(len(vals) - 1, 1) for j in range(len(vals))]
             ax.scatter(xs, list(vals.values()), s=18, color=colours[arm], alpha=0.7)
-            s = stats[metric]['summaries'][arm]
-            if s.n:
-                err = [[s.mean - s.ci_low], [s.ci_high - s.mean]] if s.ci_low is not None else None
-                ax.errorbar([i + 0.3], [s.mean], yerr=err, fmt='D', color='black', capsize=4,
-                            markersize=5)
+            _mean_ci(ax, i + 0.3, stats[metric]['summaries'][arm])
         ax.set_xticks(range(len(arms)), arms, rotation=20)
         ax.set_title(metric, fontsize=10)
         ax.grid(axis='y', alpha=0.3)
-    fig.suptitle(f'{spec.name}: per seed (dots), mean and 95% CI (black), synthetic data',
-                 fontsize=10)
-    fig.tight_layout()
-    fig.savefig(osp.join(out_dir, 'metrics.png'), dpi=110)
-    plt.close(fig)
-    written.append('metrics.png')
+    written.append(_save(fig, out_dir, 'metrics.png',
+                         f'{spec.name}: per seed (dots), mean and 95% CI (black), '
+                         'synthetic data'))
 
     others = [a for a in arms if a != spec.baseline]
     if others:
@@ -207,23 +216,16 @@ def plot_all(out_dir: str, spec: ExperimentSpec, results: list, curves: dict) ->
                 for s in seeds:
                     ax.annotate(str(s), (i, p.per_seed[s]), xytext=(4, 0),
                                 textcoords='offset points', fontsize=7)
-                d = p.diff
-                if d.ci_low is not None:
-                    ax.errorbar([i + 0.3], [d.mean], yerr=[[d.mean - d.ci_low],
-                                                           [d.ci_high - d.mean]],
-                                fmt='D', color='black', capsize=4, markersize=5)
+                _mean_ci(ax, i + 0.3, p.diff)
             ax.axhline(0.0, color='grey', lw=1, ls='--')
             ax.set_xticks(range(len(others)), [f'{a}\n- {spec.baseline}' for a in others],
                           fontsize=8)
             ax.set_xlim(-0.6, len(others) - 0.2)
             ax.set_title(f'{metric} ({spec.metrics[metric]} better)', fontsize=9)
             ax.grid(axis='y', alpha=0.3)
-        fig.suptitle(f'{spec.name}: paired difference per seed (labels), mean and 95% CI, '
-                     'synthetic data', fontsize=10)
-        fig.tight_layout()
-        fig.savefig(osp.join(out_dir, 'paired_difference.png'), dpi=110)
-        plt.close(fig)
-        written.append('paired_difference.png')
+        written.append(_save(fig, out_dir, 'paired_difference.png',
+                             f'{spec.name}: paired difference per seed (labels), mean and '
+                             '95% CI, synthetic data'))
 
     keys = [k for k in spec.curves if any(k in c for c in curves.values())]
     if keys:
@@ -242,10 +244,6 @@ def plot_all(out_dir: str, spec: ExperimentSpec, results: list, curves: dict) ->
             ax.set_xlabel('iteration')
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8)
-        fig.suptitle(f'{spec.name}: training curves, one line per seed, synthetic data',
-                     fontsize=10)
-        fig.tight_layout()
-        fig.savefig(osp.join(out_dir, 'curves.png'), dpi=110)
-        plt.close(fig)
-        written.append('curves.png')
+        written.append(_save(fig, out_dir, 'curves.png',
+                             f'{spec.name}: training curves, one line per seed, synthetic data'))
     return written
