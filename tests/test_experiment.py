@@ -114,10 +114,20 @@ def test_spec_errors_name_the_key(tmp_path):
 
 
 @pytest.mark.parametrize('shipped', ['hrgan_vs_hrnet', 'adv_aug_vs_random', 'hourglass_units'])
-def test_shipped_specs_load(shipped):
+def test_shipped_specs_load_and_build(shipped):
+    """Every shipped spec loads, and every arm's merged config builds its
+    model and hooks (a wrong option value fails here, not an hour in)."""
+    from mmengine.config import Config
+    from mmpose.registry import HOOKS, MODELS
     spec = load_spec(osp.join(REPO, 'configs', 'experiments', f'{shipped}.py'), REPO)
     assert len(spec.seeds) >= 5 and spec.baseline in [a.name for a in spec.arms]
     assert 'synthetic' in spec.description.lower() and 'minutes' in spec.description
+    for arm in spec.arms:
+        cfg = Config.fromfile(osp.join(REPO, arm.config))
+        cfg.merge_from_dict(spec.run_options(arm, spec.seeds[0]))
+        assert MODELS.build(cfg.model) is not None, arm.name
+        for hook in cfg.custom_hooks:
+            HOOKS.build(dict(hook))
 
 
 def test_runner_two_arms_two_seeds_and_resume(synthetic_root, tmp_path):

@@ -23,11 +23,10 @@ fidelity fixes of the method (see README, Evidence).
 _base_ = './_base_/occlusion_mpii.py'
 
 _config = 'configs/quickstart/hg2_hru-deconv_synthetic-mpii_128x128.py'
+_nearest = {'model.backbone.upsample': 'nearest'}
 arms = dict(
-    res=dict(config=_config,
-             cfg_options={'model.backbone.unit': 'res', 'model.backbone.upsample': 'nearest'}),
-    hru=dict(config=_config,
-             cfg_options={'model.backbone.unit': 'hru', 'model.backbone.upsample': 'nearest'}),
+    res=dict(config=_config, cfg_options={**_nearest, 'model.backbone.unit': 'residual'}),
+    hru=dict(config=_config, cfg_options={**_nearest, 'model.backbone.unit': 'hru'}),
     hru_deconv=dict(config=_config),
 )
 baseline = 'res'
