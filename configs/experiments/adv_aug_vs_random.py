@@ -13,8 +13,8 @@ rates (OcclusionPCKMetric, fractions).
 
 Budget: 2 epochs over the first 1500 training people (87 iterations at batch
 32; the hook pre-trains its network for the first 30), about 1.6 (random) to
-1.9 (ASR/AHO) minutes per run on a 2-core CPU, about 35 minutes for 4 arms x
-5 seeds. Far shorter than the paper's schedule: this measures what the hook
+2 (ASR/AHO) minutes per run on a 2-core CPU, about 38 minutes for 4 arms x 5
+seeds. Far shorter than the paper's schedule: this measures what the hook
 does to a short fit, not its converged effect.
 
 The report in docs/evidence/adv_aug_vs_random was measured on the code before the

@@ -11,11 +11,10 @@ synthetic val set: PCKh@0.5 (MpiiPCKAccuracy, logged as `PCK`, percent),
 PCKh@0.5 over visible / occluded joints and the implausible-pose and
 implausible-bone rates (OcclusionPCKMetric, fractions).
 
-Budget: 1 epoch over the first 2000 training people (62 iterations at batch
-32), about 1.5 (res) to 3.5 (hru_deconv) minutes per run on a 2-core CPU,
-about 35 minutes for 3 arms x 5 seeds. A smoke-level schedule (the warm-up
-is not even over): it separates the units' early learning speed, not their
-converged accuracy.
+Budget: 1 epoch over the first 2000 training people (60 iterations at batch
+32), about 1.3 minutes per run on a 2-core CPU, about 20 minutes for 3 arms
+x 5 seeds. A smoke-level schedule (the warm-up is not even over): it
+separates the units' early learning speed, not their converged accuracy.
 
 The report in docs/evidence/hourglass_units was measured on the code before the
 fidelity fixes of the method (see README, Evidence).
