@@ -31,13 +31,6 @@ arms = dict(
 baseline = 'res'
 seeds = [0, 1, 2, 3, 4]
 
-metrics = {
-    'PCK': 'higher',  # MpiiPCKAccuracy's PCKh@0.5 (head-normalised), percent
-    'occlusion/PCK_visible': 'higher',
-    'occlusion/PCK_occluded': 'higher',
-    'occlusion/implausible_rate': 'lower',
-    'occlusion/implausible_bone_rate': 'lower',
-}
 curves = ['loss_kpt']
 
 schedule = {

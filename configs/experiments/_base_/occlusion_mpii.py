@@ -4,6 +4,15 @@
 # implausible-pose rate; visibility from the MPII json's joints_visibility).
 data = dict(root='data/synthetic-occlusion', preset='occlusion', num_train=1000, num_val=150)
 
+# what the benchmark reports (spec key `metrics`: name -> which direction is better)
+metrics = {
+    'PCK': 'higher',  # MpiiPCKAccuracy's PCKh@0.5 (head-normalised), percent
+    'occlusion/PCK_visible': 'higher',
+    'occlusion/PCK_occluded': 'higher',
+    'occlusion/implausible_rate': 'lower',
+    'occlusion/implausible_bone_rate': 'lower',
+}
+
 _headboxes = 'data/synthetic-occlusion/annotations/mpii_gt_val.mat'
 _evaluator = [
     dict(type='MpiiPCKAccuracy'),
