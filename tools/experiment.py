@@ -191,6 +191,7 @@ def train_all(spec: ExperimentSpec, pending: list, jobs: int, device: str) -> li
     """Train the pending runs, ``jobs`` at a time, printing progress and an
     ETA; returns the failures' messages."""
     failures = []
+    head = next(iter(spec.metrics))  # the metric shown in the progress lines
     start = time.perf_counter()
     done = 0
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -211,7 +212,6 @@ def train_all(spec: ExperimentSpec, pending: list, jobs: int, device: str) -> li
             if missing:
                 print(f'warning: {run.label} logged no {missing}; the spec\'s metrics must be '
                       f'among {sorted(res["metrics"])}', flush=True)
-            head = next(iter(spec.metrics))
             print(f'[{done}/{len(pending)}] {run.label}: {head} = '
                   f'{res["metrics"].get(head, float("nan")):.4f}, {res["iters"]} iters in '
                   f'{_fmt_s(res["wall_s"])}; ETA {_fmt_s(eta)}', flush=True)
@@ -288,8 +288,7 @@ def main(argv=None) -> int:
         print('error: no finished runs to report', file=sys.stderr)
         return 1
     write_runs_csv(osp.join(out, 'runs.csv'), spec, results)
-    curves = {(r['arm'], r['seed']): r['curves'] for r in results}
-    plots = plot_all(out, spec, results, curves)
+    plots = plot_all(out, spec, results)
     report = write_report(out, spec, results, environment(args.device), plots)
     print(f'report: {report}')
     if args.publish:

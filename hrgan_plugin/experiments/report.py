@@ -18,10 +18,10 @@ CSV_FIXED = ('arm', 'seed')
 CSV_TAIL = ('wall_s', 'iters')
 
 
-def _fmt(value: Optional[float], digits: int = 4) -> str:
+def _fmt(value: Optional[float]) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return 'n/a'
-    return f'{value:.{digits}f}'
+    return f'{value:.4f}'
 
 
 def metric_columns(spec: ExperimentSpec, results: list) -> list:
@@ -175,9 +175,10 @@ def _save(fig, out_dir: str, name: str, title: str) -> str:
     return name
 
 
-def plot_all(out_dir: str, spec: ExperimentSpec, results: list, curves: dict) -> list:
+def plot_all(out_dir: str, spec: ExperimentSpec, results: list) -> list:
     """Write the PNG plots; returns their file names (relative to
-    ``out_dir``). ``curves`` maps ``(arm, seed)`` to ``{key: [(iter, value)]}``."""
+    ``out_dir``). Training curves come from each result's ``curves``
+    (``{key: [(iter, value)]}``), when it has them."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -227,13 +228,14 @@ def plot_all(out_dir: str, spec: ExperimentSpec, results: list, curves: dict) ->
                              f'{spec.name}: paired difference per seed (labels), mean and '
                              '95% CI, synthetic data'))
 
-    keys = [k for k in spec.curves if any(k in c for c in curves.values())]
+    runs = sorted(results, key=lambda r: (arms.index(r['arm']), r['seed']))
+    keys = [k for k in spec.curves if any(k in r.get('curves', {}) for r in runs)]
     if keys:
         fig, axes = plt.subplots(1, len(keys), figsize=(4.5 * len(keys), 3.4), squeeze=False)
         for ax, key in zip(axes[0], keys):
             seen = set()
-            for (arm, _), c in sorted(curves.items(),
-                                      key=lambda kv: (arms.index(kv[0][0]), kv[0][1])):
+            for r in runs:
+                arm, c = r['arm'], r.get('curves', {})
                 if key not in c:
                     continue
                 its, vals = zip(*c[key])

@@ -55,9 +55,6 @@ class ExperimentSpec:
     curves: list
     data: Optional[dict]
 
-    def arm(self, name: str) -> Arm:
-        return next(a for a in self.arms if a.name == name)
-
     def run_options(self, arm: Arm, seed: int, extra: Optional[dict] = None) -> dict:
         """The merged ``--cfg-options`` of one run (later keys win)."""
         options = {**self.schedule, **self.cfg_options, **arm.cfg_options, **(extra or {})}
