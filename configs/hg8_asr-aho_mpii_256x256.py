@@ -1,8 +1,11 @@
-# The HRU stacked hourglass (8 stacks, transposed-convolution upsampling) on
+# The HRU stacked hourglass (8 stacks, transposed-convolution upsampling, the
+# 210-epoch hourglass schedule of _base_/hourglass_mpii.py) on
 # MPII with adversarial data augmentation (ASR + AHO), the paper's setting
 # with our hourglass: AHO occludes the stem features, the augmentation
 # network reads the stem and the first hourglass.
-_base_ = './hg8_hru-deconv_mpii_256x256.py'
+_base_ = './_base_/hourglass_mpii.py'
+
+model = dict(backbone=dict(unit='hru', upsample='deconv'))
 
 custom_hooks = [
     dict(type='SyncBuffersHook'),

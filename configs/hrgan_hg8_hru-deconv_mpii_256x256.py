@@ -1,10 +1,11 @@
-# HRGAN with the HRU stacked hourglass as generator: hg8_hru-deconv on MPII
-# plus the BEGAN discriminator (judging the last stack's heatmaps) and
+# HRGAN with the HRU stacked hourglass as generator: the hg8_hru-deconv model
+# on MPII (with the 210-epoch hourglass schedule of _base_/hourglass_mpii.py) plus the BEGAN discriminator (judging the last stack's heatmaps) and
 # boundary equilibrium, as hrgan_w32_mpii_256x256.py.
-_base_ = './hg8_hru-deconv_mpii_256x256.py'
+_base_ = './_base_/hourglass_mpii.py'
 
 model = dict(
     type='AdversarialTopdownPoseEstimator',
+    backbone=dict(unit='hru', upsample='deconv'),
     discriminator=dict(type='PoseDiscriminator', num_keypoints=16, feat_channels=32, depth=4),
     adversarial_loss=dict(type='BEGANLoss', reduction='mean', adv_target='gt'),
     lambda_g=1e-4,

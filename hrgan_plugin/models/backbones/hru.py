@@ -56,30 +56,32 @@ class PreActResidual(nn.Module):
 class HourglassResidualUnit(PreActResidual):
     """HRU: the residual unit plus a pool branch with a larger receptive
     field, summed: ``bottleneck(x) + identity(x) + up(conv3(BN-ReLU(conv3(
-    maxpool(BN-ReLU(x))))))`` (seed 003, after Chu et al.).
+    maxpool(BN-ReLU(x))))))`` with nearest x2 upsampling (seed 003, after
+    Chu et al., ``ResidualPool.lua``).
 
     Args:
         in_channels (int): input width.
         out_channels (int): output width C.
-        upsample (str): the pool branch's x2 upsampling, ``'nearest'`` or
-            ``'deconv'``. Defaults to ``'nearest'``.
-        deconv_kernel (int): transposed-convolution kernel. Defaults to 3.
+        pool_channels (int, optional): width between the pool branch's two
+            3x3 convolutions. ``None`` (Chu et al.) uses C; C/2 halves the
+            branch's parameters (the seed's model sizes, see
+            :class:`HRUHourglassNet`). Defaults to None.
         norm_cfg (dict): normalisation layer. Defaults to ``dict(type='BN')``.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, upsample: str = 'nearest',
-                 deconv_kernel: int = 3, norm_cfg: ConfigType = dict(type='BN')):
+    def __init__(self, in_channels: int, out_channels: int, pool_channels: int | None = None,
+                 norm_cfg: ConfigType = dict(type='BN')):
         super().__init__(in_channels, out_channels, norm_cfg)
+        mid = out_channels if pool_channels is None else pool_channels
         self.pool_branch = nn.Sequential(
             build_norm_layer(norm_cfg, in_channels)[1], nn.ReLU(inplace=False),
             nn.MaxPool2d(2, 2, ceil_mode=True),
-            nn.Conv2d(in_channels, out_channels, 3, padding=1),
-            _preact_conv(out_channels, out_channels, 3, norm_cfg),
-            make_upsample(out_channels, upsample, deconv_kernel))
+            nn.Conv2d(in_channels, mid, 3, padding=1),
+            _preact_conv(mid, out_channels, 3, norm_cfg),
+            nn.Upsample(scale_factor=2, mode='nearest'))
 
     def forward(self, x: Tensor) -> Tensor:
         pooled = self.pool_branch(x)
         if pooled.shape[-2:] != x.shape[-2:]:  # odd sizes: back to the input's size
             pooled = F.interpolate(pooled, size=x.shape[-2:], mode='nearest')
         return super().forward(x) + pooled
-
