@@ -1,34 +1,9 @@
-# HRGAN-W32 on COCO, 256x192: the stock HRNet-W32 recipe (generator) plus a
-# BEGAN discriminator D(C, X) conditioned on the image, trained with boundary
-# equilibrium (HRGAN slides; gamma 0.5, lambda_k 1e-3, k_0 0; D Adam 8e-5).
-_base_ = './hrnet_w32_coco_256x192.py'
+# HRGAN-W32 on COCO, 256x192: the stock HRNet-W32 recipe (generator) plus the
+# HRGAN block of _base_/hrgan.py (BEGAN discriminator D(C, X) conditioned on
+# the image, boundary equilibrium).
+_base_ = ['./hrnet_w32_coco_256x192.py', './_base_/hrgan.py']
 
-model = dict(
-    type='AdversarialTopdownPoseEstimator',
-    discriminator=dict(type='PoseDiscriminator', num_keypoints=17, feat_channels=32, depth=4),
-    adversarial_loss=dict(type='BEGANLoss', reduction='mean', adv_target='gt'),
-    lambda_g=1e-4,
-    disc_steps=1,
-    warmup_iters=0,
-    k_init=0.0)
-
-optim_wrapper = dict(
-    _delete_=True,
-    constructor='GANOptimWrapperConstructor',
-    generator=dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=5e-4)),
-    discriminator=dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=8e-5)))
-
-# Multi-GPU: every child module in its own DDP, our train_step drives both.
-model_wrapper_cfg = dict(
-    type='MMSeparateDistributedDataParallel', broadcast_buffers=False,
-    find_unused_parameters=False)
-
-custom_hooks = [
-    dict(type='SyncBuffersHook'),
-    dict(type='EpochSeedHook'),
-    dict(type='BoundaryEquilibriumHook', gamma=0.5, lambda_k=1e-3),
-    dict(type='TrainingCurveHook', keys=['loss_kpt', 'loss_adv', 'acc_pose']),
-    dict(type='TrainingCurveHook', keys=['k_t', 'loss_real', 'loss_fake', 'M_global'],
-         out_file='equilibrium.png'),
-    dict(type='ChannelsLastHook'),  # GPU only; see README 'Fast training'
-]
+model = _base_.hrgan_model
+optim_wrapper = dict(_base_.hrgan_optim_wrapper, generator=_base_.optim_wrapper)
+model_wrapper_cfg = _base_.hrgan_model_wrapper_cfg
+custom_hooks = _base_.custom_hooks + _base_.hrgan_hooks

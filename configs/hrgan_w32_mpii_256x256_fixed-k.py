@@ -4,10 +4,5 @@
 _base_ = './hrgan_w32_mpii_256x256.py'
 
 model = dict(k_init=1.0)
-custom_hooks = [
-    dict(type='SyncBuffersHook'),
-    dict(type='EpochSeedHook'),
-    dict(type='TrainingCurveHook', keys=['loss_kpt', 'loss_adv', 'acc_pose']),
-    dict(type='TrainingCurveHook', keys=['loss_real', 'loss_fake'], out_file='equilibrium.png'),
-    dict(type='ChannelsLastHook'),  # GPU only; see README 'Fast training'
-]
+# without the BoundaryEquilibriumHook (the first of the HRGAN hooks)
+custom_hooks = [h for h in _base_.custom_hooks if h['type'] != 'BoundaryEquilibriumHook']

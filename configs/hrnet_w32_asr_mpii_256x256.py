@@ -1,11 +1,7 @@
 # Ablation: adversarial scaling and rotation (ASR) only; half of each batch
 # keeps random augmentation, half gets ASR.
-_base_ = './hrnet_w32_asr-aho_mpii_256x256.py'
+_base_ = ['./hrnet_w32_mpii_256x256.py', './_base_/adversarial_augmentation.py']
 
-custom_hooks = [
-    dict(type='SyncBuffersHook'),
-    dict(type='EpochSeedHook'),
-    dict(type='AdversarialAugmentationHook', split=(1, 1, 0), pretrain_iters=500),
-    dict(type='TrainingCurveHook', keys=['loss_kpt', 'aug_kl', 'aug_harder']),
-    dict(type='ChannelsLastHook'),  # GPU only; see README 'Fast training'
-]
+custom_hooks = _base_.custom_hooks + [
+    dict(_base_.adversarial_augmentation_hook, split=(1, 1, 0)),
+    _base_.adversarial_augmentation_curves]

@@ -125,7 +125,7 @@ def test_resume_restores_augmentation_net_and_phase(synthetic_root, tmp_path):
     config = osp.join(REPO, 'configs', 'quickstart', 'hrnet_asr-aho_synthetic-mpii_128x128.py')
     opts = [*synthetic_options(synthetic_root, 'mpii'), 'train_cfg.val_interval=10',
             'train_dataloader.batch_size=6', 'train_dataloader.dataset.indices=24',
-            'custom_hooks.2.pretrain_iters=6', 'custom_hooks.2.log_interval=1']
+            'custom_hooks.4.pretrain_iters=6', 'custom_hooks.4.log_interval=1']
     straight, split = str(tmp_path / 'straight'), str(tmp_path / 'split')
     for work_dir, epochs, resume in ((straight, 2, []), (split, 1, []), (split, 2, ['--resume'])):
         proc = run_tool('tools/train.py', config, '--work-dir', work_dir, *resume,

@@ -5,10 +5,12 @@ import copy
 import numpy as np
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.structures import InstanceData, PixelData
 from mmpose.registry import HOOKS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 from mmpose.structures import PoseDataSample
+from utils import REPO
 
 import hrgan_plugin  # noqa: F401
 from hrgan_plugin.engine.hooks.equilibrium_hook import equilibrium_update
@@ -352,3 +354,14 @@ def test_channels_last_hook_runs_the_networks_in_nhwc():
     assert model.backbone.conv1.weight.grad is not None
     hook.before_val(runner)  # applied once
     assert len(model.backbone._forward_pre_hooks) == 1
+
+
+def test_discriminator_keypoints_come_from_the_head_or_must_match_it():
+    cfg = Config.fromfile(f'{REPO}/configs/quickstart/hrgan_synthetic-coco_128x96.py')
+    assert 'num_keypoints' not in cfg.model.discriminator
+    model = MODELS.build(cfg.model)
+    assert model.discriminator.num_keypoints == model.head.out_channels == 17
+    cfg.model.discriminator.num_keypoints = 16
+    with pytest.raises(ValueError, match=r'model.discriminator.num_keypoints=16 does not match '
+                                         r'model.head.out_channels=17'):
+        MODELS.build(cfg.model)

@@ -18,9 +18,10 @@ REGISTERED = {
     'OPTIM_WRAPPER_CONSTRUCTORS': ['GANOptimWrapperConstructor'],
     'TRANSFORMS': ['LoadImageOrSkip'],
 }
-# model configs; configs/experiments/ holds experiment specs (tests/test_experiment.py)
+# model configs; configs/experiments/ holds experiment specs (tests/test_experiment.py),
+# _base_/ folders the fragments the configs are built from
 CONFIGS = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
-                 if osp.join('configs', 'experiments') not in p)
+                 if osp.join('configs', 'experiments') not in p and '_base_' not in p)
 
 
 @pytest.mark.parametrize('registry,name', [(r, n) for r, ns in REGISTERED.items() for n in ns])
@@ -60,3 +61,21 @@ def test_config_builds_model(path):
     heatmaps = out[-1] if isinstance(out, (list, tuple)) else out
     num_keypoints = 17 if 'coco' in osp.basename(path) else 16
     assert heatmaps.shape == (1, num_keypoints, hh, hw)
+
+
+def test_leaf_configs_take_the_gan_block_from_the_fragment():
+    """The GAN optimiser block and the equilibrium hook are written once, in
+    configs/_base_/hrgan.py; the augmentation hook once, in
+    configs/_base_/adversarial_augmentation.py."""
+    for path in CONFIGS:
+        with open(path) as f:
+            text = f.read()
+        for written_once in ("constructor='GANOptimWrapperConstructor'",
+                             "type='BoundaryEquilibriumHook'",
+                             "type='AdversarialAugmentationHook'"):
+            assert written_once not in text, (path, written_once)
+    hrgan = Config.fromfile(osp.join(REPO, 'configs', 'hrgan_w32_coco_256x192.py'))
+    assert hrgan.optim_wrapper.constructor == 'GANOptimWrapperConstructor'
+    assert hrgan.optim_wrapper.generator == Config.fromfile(
+        osp.join(REPO, 'configs', 'hrnet_w32_coco_256x192.py')).optim_wrapper
+    assert [h['type'] for h in hrgan.custom_hooks].count('BoundaryEquilibriumHook') == 1

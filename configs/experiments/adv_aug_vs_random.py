@@ -23,12 +23,12 @@ fidelity fixes of the method (see README, Evidence).
 _base_ = './_base_/occlusion_mpii.py'
 
 _adv_config = 'configs/quickstart/hrnet_asr-aho_synthetic-mpii_128x128.py'
-_pretrain = {'custom_hooks.2.pretrain_iters': 30}  # custom_hooks[2]: the augmentation hook
+_pretrain = {'custom_hooks.4.pretrain_iters': 30}  # custom_hooks[4]: the augmentation hook
 arms = dict(
     random=dict(config='configs/quickstart/hrnet_synthetic-mpii_128x128.py'),
     asr_aho=dict(config=_adv_config, cfg_options=_pretrain),
-    asr=dict(config=_adv_config, cfg_options={**_pretrain, 'custom_hooks.2.split': (1, 1, 0)}),
-    aho=dict(config=_adv_config, cfg_options={**_pretrain, 'custom_hooks.2.split': (1, 0, 1)}),
+    asr=dict(config=_adv_config, cfg_options={**_pretrain, 'custom_hooks.4.split': (1, 1, 0)}),
+    aho=dict(config=_adv_config, cfg_options={**_pretrain, 'custom_hooks.4.split': (1, 0, 1)}),
 )
 baseline = 'random'
 seeds = [0, 1, 2, 3, 4]

@@ -51,8 +51,9 @@ class AdversarialTopdownPoseEstimator(TopdownPoseEstimator):
             must return heatmaps ``(N, K, H, W)`` from ``forward`` (or a list
             of them, one per stage, as ``CPMHead``) and hold its heatmap
             loss in ``loss_module`` (``HeatmapHead``, ``CPMHead``, ...).
-        discriminator (dict): D config, e.g. ``dict(type='PoseDiscriminator',
-            num_keypoints=17)``.
+        discriminator (dict): D config, e.g. ``dict(type='PoseDiscriminator')``;
+            ``num_keypoints`` defaults to the head's ``out_channels`` and must
+            equal it when given.
         adversarial_loss (dict): ``dict(type='BEGANLoss', ...)``.
         lambda_g (float): weight ``lambda_G`` of ``L_adv``. Defaults to 1e-4.
         disc_steps (int): D updates per G update. Defaults to 1.
@@ -89,12 +90,27 @@ class AdversarialTopdownPoseEstimator(TopdownPoseEstimator):
         # the generator is initialised: with the same seed, G starts exactly
         # as the TopdownPoseEstimator of the baseline config (paired runs).
         with torch.random.fork_rng(devices=[]):
-            self.discriminator = MODELS.build(discriminator)
+            self.discriminator = MODELS.build(self._matching_discriminator(discriminator))
         self.adversarial_loss = MODELS.build(adversarial_loss)
         self.lambda_g = lambda_g
         self.disc_steps = disc_steps
         self.warmup_iters = warmup_iters
         self.register_buffer('k_t', torch.tensor(float(k_init)))
+
+    def _matching_discriminator(self, discriminator: ConfigType) -> dict:
+        """``discriminator`` with ``num_keypoints`` set to the head's K."""
+        num_keypoints = getattr(self.head, 'out_channels', None)
+        cfg = dict(discriminator)
+        if num_keypoints is None:
+            if 'num_keypoints' not in cfg:
+                raise ValueError('model.discriminator.num_keypoints is needed: the head '
+                                 f'{type(self.head).__name__} has no out_channels')
+            return cfg
+        given = cfg.setdefault('num_keypoints', num_keypoints)
+        if given != num_keypoints:
+            raise ValueError(f'model.discriminator.num_keypoints={given} does not match '
+                             f'model.head.out_channels={num_keypoints}')
+        return cfg
 
     # ------------------------------------------------------------------ train
     def train_step(self, data: Union[dict, tuple, list],
