@@ -17,10 +17,8 @@ from hrgan_plugin.augmentation.distributions import (
 )
 from hrgan_plugin.augmentation.occlusion import apply_masks, grid_masks
 from hrgan_plugin.engine.hooks import adversarial_augmentation_hook
-from hrgan_plugin.engine.hooks.adversarial_augmentation_hook import (
-    AdversarialAugmentationHook,
-    scale_rotate_samples,
-)
+from hrgan_plugin.engine.hooks.adversarial_augmentation_hook import AdversarialAugmentationHook
+from hrgan_plugin.models.augmentation.adversarial_augmenter import scale_rotate_samples
 
 
 @pytest.mark.parametrize('probs,index,harder,clip,expected', [
@@ -165,3 +163,63 @@ def test_each_rank_draws_its_own_bins_reproducibly(monkeypatch):
     assert torch.equal(rank0, bins_on(0))
     torch.manual_seed(123)
     assert not torch.equal(rank0, sample_bins(probs))  # not the shared global stream
+
+
+def _augmenter():
+    from hrgan_plugin.models.augmentation import AdversarialAugmenter
+    aug = AdversarialAugmenter(scale_bins=dict(num=3, range=(-0.6, 0.6), sigma=0.05),
+                               rotation_bins=dict(num=3, range=(-60.0, 60.0), sigma=5.0),
+                               occlusion_grid=(2, 2), max_occluded_cells=1)
+    aug.build_net([8])
+    return aug
+
+
+def test_augmenter_proposes_from_its_distributions_without_a_runner():
+    aug = _augmenter()
+    features = [torch.rand(5, 8, 8, 8)]
+    proposal = aug.propose(features, n_asr=3, uniform=False,
+                           generator=torch.Generator().manual_seed(0))
+    assert proposal.n_asr == 3
+    assert {k: tuple(v.shape) for k, v in proposal.log_probs.items()} == {
+        'scale': (5, 3), 'rotation': (5, 3), 'occlusion': (5, 4)}
+    assert proposal.cells.shape == (2, 1) and proposal.masks.shape == (2, 1, 2, 2)
+    for i, cell in enumerate(proposal.cells[:, 0].tolist()):  # one zero cell per AHO row
+        assert proposal.masks[i].flatten().tolist() == [0.0 if c == cell else 1.0
+                                                        for c in range(4)]
+    # drawn values lie within sigma of their bin centres: scale exponents -0.6, 0, 0.6
+    # (sigma 0.05), rotations -60, 0, 60 degrees (sigma 5)
+    centres = torch.tensor([-0.6, 0.0, 0.6])
+    assert (torch.log2(proposal.scale) - centres[proposal.scale_idx]).abs().max() <= 0.05 + 1e-6
+    degrees = torch.tensor([-60.0, 0.0, 60.0])
+    assert (proposal.angle - degrees[proposal.rot_idx]).abs().max() <= 5.0 + 1e-5
+
+
+def test_augmenter_targets_and_kl_by_hand():
+    aug = _augmenter()
+    # every distribution covers all 3 adversarial rows: 2 ASR, then 1 AHO
+    uniform = torch.full((3, 3), 1 / 3)
+    log_probs = {'scale': uniform.log(), 'rotation': uniform.log(),
+                 'occlusion': torch.full((3, 4), 0.25).log()}
+    from hrgan_plugin.models.augmentation import Proposal
+    proposal = Proposal(log_probs=log_probs, probs={k: v.exp() for k, v in log_probs.items()},
+                        scale_idx=torch.tensor([0, 2]), rot_idx=torch.tensor([1, 1]),
+                        scale=torch.ones(2), angle=torch.zeros(2),
+                        cells=torch.tensor([[3]]), masks=torch.ones(1, 1, 2, 2))
+    # pre-training accumulators: losses 0.5 (bin 0,1) and 0.25 (bin 2,1)
+    loss_sum, count = aug.pretrain_counts(proposal, torch.tensor([0.5, 0.25]))
+    assert loss_sum[0, 1] == 0.5 and loss_sum[2, 1] == 0.25 and loss_sum.sum() == 0.75
+    assert count.sum() == 2 and count[0, 1] == count[2, 1] == 1
+    # row 0 harder (reward bin 0 by 0.2), row 1 easier (penalise bin 2 by 0.5),
+    # AHO row harder (reward cell 3 by 0.2; cap 2/4 not reached)
+    targets = aug.adversarial_targets(proposal, torch.tensor([True, False, True]))
+    third = 1 / 3
+    reward = [third + 0.2 * third, third - 0.1 * third, third - 0.1 * third]
+    penalty = [third + 0.25 * third, third + 0.25 * third, third - 0.5 * third]
+    assert targets['scale'][0] == slice(0, 2) and targets['occlusion'][0] == slice(2, 3)
+    torch.testing.assert_close(targets['scale'][1], torch.tensor([reward, penalty]))
+    torch.testing.assert_close(targets['occlusion'][1],
+                               torch.tensor([[0.25 - 0.05 / 3] * 3 + [0.3]]))
+    # KL(target || uniform) summed over distributions, batch mean
+    expected = sum(float((t * (t.log() - proposal.log_probs[k][rows])).sum() / len(t))
+                   for k, (rows, t) in targets.items())
+    assert float(aug.kl_loss(proposal, targets)) == pytest.approx(expected, rel=1e-6)

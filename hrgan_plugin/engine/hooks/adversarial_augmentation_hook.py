@@ -1,40 +1,33 @@
-"""Adversarial data augmentation (ASR + AHO) for any top-down heatmap model."""
+"""Adversarial data augmentation (ASR + AHO) for any top-down heatmap model:
+the runner side of :class:`~hrgan_plugin.models.augmentation.AdversarialAugmenter`."""
 from __future__ import annotations
 
 import json
 import os.path as osp
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Optional
 
-import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.dist import all_reduce_params, broadcast, get_rank, is_main_process
 from mmengine.hooks import Hook
 from mmengine.registry import OPTIMIZERS
 from mmpose.datasets.transforms import PackPoseInputs
-from mmpose.registry import HOOKS, MODELS
+from mmpose.registry import HOOKS
 from torch import Tensor
-from torch.nn.modules.batchnorm import _BatchNorm
 
-from ...augmentation.distributions import (
-    BoundedGaussianBins,
-    aho_pretrain_targets,
-    asr_pretrain_targets,
-    entropy,
-    reward_penalty_target,
-    sample_bins,
+from ...augmentation.distributions import entropy
+from ...augmentation.occlusion import apply_masks
+from ...models.augmentation.adversarial_augmenter import (
+    DISTRIBUTIONS,
+    AdversarialAugmenter,
+    Proposal,
+    per_sample_loss,
+    scale_rotate_samples,
 )
-from ...augmentation.geometry import (
-    scale_from_exponent,
-    scale_rotation_matrices,
-    transform_keypoints,
-    warp_images,
-)
-from ...augmentation.occlusion import apply_masks, grid_masks
-from ...utils.model_wrappers import unwrap_model
+from ...utils.batch_norm import frozen_bn_statistics
+from ...utils.model_wrappers import resolve_module, unwrap_model
+from ...visualization import plot_distributions
 
 #: (features read by the augmentation net, features occluded by AHO) per backbone
 DEFAULT_MODULES = {
@@ -42,66 +35,6 @@ DEFAULT_MODULES = {
     'HRUHourglassNet': (['backbone.stem', 'backbone.hourglasses.0'], ['backbone.stem']),
     'ResNet': (['backbone.layer2', 'backbone.layer3', 'backbone.layer4'], ['backbone.layer1']),
 }
-DISTRIBUTIONS = ('scale', 'rotation', 'occlusion')
-
-
-def resolve_module(model: nn.Module, name: str) -> nn.Module:
-    """``model.get_submodule(name)`` looking through DDP wrappers."""
-    module = unwrap_model(model)
-    for part in name.split('.'):
-        if not hasattr(module, part) and not (isinstance(module, (nn.ModuleList, nn.Sequential))
-                                              and part.isdigit()):
-            raise KeyError(f'AdversarialAugmentationHook: the model has no module {name!r}')
-        module = unwrap_model(module[int(part)] if part.isdigit() and isinstance(
-            module, (nn.ModuleList, nn.Sequential)) else getattr(module, part))
-    return module
-
-
-def per_sample_loss(pred: Tensor, target: Tensor, weight: Tensor) -> Tensor:
-    """Keypoint-weighted heatmap MSE of each sample ``(B,)``."""
-    return ((pred.float() - target.float()).pow(2) * weight[:, :, None, None]).mean((1, 2, 3))
-
-
-def scale_rotate_samples(inputs: list[Tensor], samples: list, rows: Sequence[int],
-                         scale: Tensor, angle: Tensor, codec,
-                         device: torch.device | str = 'cpu') -> None:
-    """Scale and rotate the images ``inputs[rows]`` about their centres (in
-    place, batched on ``device``) and regenerate their keypoints, heatmap
-    targets and keypoint weights with ``codec`` (the model's own)."""
-    if not len(rows):
-        return
-    h, w = inputs[rows[0]].shape[-2:]
-    matrices = scale_rotation_matrices(scale, angle, (w, h))
-    images = torch.stack([inputs[r] for r in rows]).to(device)
-    warped = warp_images(images, matrices).round().clamp(0, 255).to(images.dtype)
-    kpts = torch.stack([torch.as_tensor(np.asarray(samples[r].gt_instances.transformed_keypoints),
-                                        dtype=torch.float32) for r in rows])
-    moved = transform_keypoints(kpts, matrices).numpy()
-    for j, r in enumerate(rows):
-        inputs[r] = warped[j]
-        sample = samples[r]
-        visible = np.asarray(sample.gt_instances.keypoints_visible)
-        encoded = codec.encode(moved[j], visible)
-        sample.gt_instances.transformed_keypoints = moved[j]
-        sample.gt_fields.heatmaps = torch.as_tensor(encoded['heatmaps'])
-        sample.gt_instance_labels.keypoint_weights = torch.as_tensor(
-            encoded['keypoint_weights'], dtype=torch.float32)
-
-
-@contextmanager
-def frozen_bn_statistics(model: nn.Module) -> Iterator[None]:
-    """Run BN layers on batch statistics without updating running ones."""
-    saved = []
-    for m in model.modules():
-        if isinstance(m, _BatchNorm) and m.track_running_stats:
-            saved.append((m, m.momentum, m.num_batches_tracked.clone()))
-            m.momentum = 0.0
-    try:
-        yield
-    finally:
-        for m, momentum, tracked in saved:
-            m.momentum = momentum
-            m.num_batches_tracked.copy_(tracked)
 
 
 @HOOKS.register_module()
@@ -142,21 +75,12 @@ class AdversarialAugmentationHook(Hook):
     ``pack_transformed=True`` (ASR needs the input-space keypoints).
 
     Args:
-        aug_net (dict): ``AugmentationNet`` config without ``in_channels``
-            (taken from the features). Defaults to ``dict(type='AugmentationNet')``.
+        aug_net, scale_bins, rotation_bins, occlusion_grid, max_occluded_cells,
+            alpha, beta, clip: the augmenter's settings, see
+            :class:`~hrgan_plugin.models.augmentation.AdversarialAugmenter`.
         optimizer (dict): its optimiser. Defaults to RMSprop 5e-5 (released code).
         split (Sequence[float]): relative sizes of the random, ASR and AHO
             parts of each batch. Defaults to (1, 1, 1).
-        scale_bins (dict): ``num``, ``range`` (exponents e, scale 2^e) and
-            ``sigma``. Defaults to 7 bins over -0.6..0.6, sigma 0.05.
-        rotation_bins (dict): ``num``, ``range`` (degrees), ``sigma``.
-            Defaults to 9 bins over -60..60, sigma 5.
-        occlusion_grid (tuple[int, int]): ``(w, h)``; must match the net's.
-            Defaults to (4, 4).
-        max_occluded_cells (int): AHO occludes 1..this many cells. Defaults to 2.
-        alpha (float): reward rate. Defaults to 0.2.
-        beta (float): penalty rate. Defaults to 0.5.
-        clip (bool): clip target probabilities to ``[0, 2/k]``. Defaults to True.
         pretrain_iters (int): iterations of the pre-training phase. Defaults to 500.
         feature_modules (list[str], optional): modules whose outputs the
             augmentation net reads; defaults per backbone in ``DEFAULT_MODULES``.
@@ -186,31 +110,17 @@ class AdversarialAugmentationHook(Hook):
         if len(split) != 3 or min(split) < 0 or sum(split) <= 0:
             raise ValueError(f'split must be 3 non-negative weights (random, ASR, AHO), '
                              f'got {split}')
-        self.aug_net_cfg = dict(aug_net)
-        self.aug_net_cfg.update(num_scale_bins=scale_bins['num'],
-                                num_rotation_bins=rotation_bins['num'],
-                                occlusion_grid=tuple(occlusion_grid))
+        self.augmenter = AdversarialAugmenter(aug_net, scale_bins, rotation_bins, occlusion_grid,
+                                              max_occluded_cells, alpha, beta, clip)
         self.optimizer_cfg = dict(optimizer)
         self.split = tuple(float(s) for s in split)
-        self.scale_bins = BoundedGaussianBins(scale_bins['num'], scale_bins['range'],
-                                              scale_bins['sigma'])
-        self.rotation_bins = BoundedGaussianBins(rotation_bins['num'], rotation_bins['range'],
-                                                 rotation_bins['sigma'])
-        self.occlusion_grid = tuple(occlusion_grid)
-        self.max_occluded_cells = max_occluded_cells
-        self.alpha, self.beta, self.clip = alpha, beta, clip
         self.pretrain_iters = pretrain_iters
         self.feature_modules = feature_modules
         self.mask_modules = mask_modules
         self.log_interval = log_interval
         self.out_file, self.plot_file = out_file, plot_file
-        self.aug_net: Optional[nn.Module] = None
         self.optimizer: Optional[torch.optim.Optimizer] = None
-        self.in_channels: Optional[list[int]] = None
         self.iters_done = 0
-        m, n = self.scale_bins.num, self.rotation_bins.num
-        self.loss_sum = torch.zeros(m, n, dtype=torch.float64)
-        self.loss_count = torch.zeros(m, n, dtype=torch.float64)
         self._features: Optional[list[Tensor]] = None
         self._masks: Optional[tuple[Tensor, Tensor]] = None
         self._pred: Optional[Tensor] = None
@@ -237,10 +147,13 @@ class AdversarialAugmentationHook(Hook):
         if not self.feature_modules or not self.mask_modules:
             raise ValueError(f'AdversarialAugmentationHook has no default modules for backbone '
                              f'{backbone}; set feature_modules and mask_modules')
-        for name in self.feature_modules:
-            resolve_module(model, name).register_forward_hook(self._capture_features)
-        for name in self.mask_modules:
-            resolve_module(model, name).register_forward_hook(self._apply_masks)
+        for key, names, hook in (('feature_modules', self.feature_modules, self._capture_features),
+                                 ('mask_modules', self.mask_modules, self._apply_masks)):
+            for name in names:
+                try:
+                    resolve_module(model, name).register_forward_hook(hook)
+                except KeyError as e:
+                    raise KeyError(f'AdversarialAugmentationHook.{key}: {e.args[0]}') from None
         self._prediction_layer(head).register_forward_hook(self._capture_prediction)
         self._pack_transformed(runner.train_dataloader.dataset)
         self.device = next(model.parameters()).device
@@ -277,14 +190,10 @@ class AdversarialAugmentationHook(Hook):
             t.pack_transformed = True
 
     def _build(self, in_channels: list[int]) -> None:
-        self.in_channels = list(in_channels)
-        self.aug_net = MODELS.build(dict(self.aug_net_cfg, in_channels=self.in_channels))
-        self.aug_net.init_weights()
-        self.aug_net.to(self.device)
-        for p in self.aug_net.state_dict().values():
+        net = self.augmenter.build_net(in_channels).to(self.device)
+        for p in net.state_dict().values():
             broadcast(p, 0)  # identical augmentation net on every rank
-        self.optimizer = OPTIMIZERS.build(dict(self.optimizer_cfg,
-                                               params=self.aug_net.parameters()))
+        self.optimizer = OPTIMIZERS.build(dict(self.optimizer_cfg, params=net.parameters()))
 
     # ------------------------------------------------------- forward hooks
     def _capture_features(self, module, args, output) -> None:
@@ -331,33 +240,16 @@ class AdversarialAugmentationHook(Hook):
         features, self._features = self._features, None
         pred = preds[-1] if isinstance(preds, (list, tuple)) else preds
         ref_loss = per_sample_loss(pred, gt, weight)
-        if self.aug_net is None:
+        if self.augmenter.net is None:
             self._build([f.shape[1] for f in features])
-        self.aug_net.train()
-        log_probs = self.aug_net(features)
-        probs = {k: v.detach().exp().cpu() for k, v in log_probs.items()}
-        n_asr = len(asr_rows)
-
-        if self.pretraining:  # uniform bins and cells
-            uniform = {k: torch.ones_like(v) for k, v in probs.items()}
-            draw_from = uniform
-        else:
-            draw_from = probs
-        gen = self._rank_generator()
-        scale_idx = sample_bins(draw_from['scale'][:n_asr], generator=gen)[:, 0]
-        rot_idx = sample_bins(draw_from['rotation'][:n_asr], generator=gen)[:, 0]
-        scale_rotate_samples(inputs, samples, asr_rows,
-                             scale_from_exponent(self.scale_bins.sample(scale_idx, gen)),
-                             self.rotation_bins.sample(rot_idx, gen), self.codec, self.device)
-        cells = sample_bins(draw_from['occlusion'][n_asr:], self.max_occluded_cells, gen)
-        keep = torch.randint(1, self.max_occluded_cells + 1, (len(cells), 1), generator=gen)
-        cells = torch.where(torch.arange(cells.shape[1])[None] < keep, cells, -1)
-        self._masks = (torch.tensor(aho_rows, dtype=torch.long),
-                       grid_masks(cells, self.occlusion_grid).to(self.device))
+        proposal = self.augmenter.propose(features, len(asr_rows), self.pretraining,
+                                          self._rank_generator())
+        scale_rotate_samples(inputs, samples, asr_rows, proposal.scale, proposal.angle,
+                             self.codec, self.device)
+        self._masks = (torch.tensor(aho_rows, dtype=torch.long), proposal.masks.to(self.device))
         self._capture_pred = True
-        self._ctx = dict(asr_rows=asr_rows, aho_rows=aho_rows, ref_loss=ref_loss.cpu(),
-                         log_probs=log_probs, probs=probs, scale_idx=scale_idx,
-                         rot_idx=rot_idx, cells=cells, ref_samples=ref['data_samples'])
+        self._ctx = dict(rows=adv_rows, ref_loss=ref_loss.cpu(), proposal=proposal,
+                         ref_samples=ref['data_samples'])
 
     @staticmethod
     def _rank_generator() -> torch.Generator:
@@ -381,73 +273,33 @@ class AdversarialAugmentationHook(Hook):
         ctx, self._ctx = self._ctx, None
         if ctx is None:
             return
-        asr_rows, aho_rows = ctx['asr_rows'], ctx['aho_rows']
-        rows = asr_rows + aho_rows
+        rows, proposal = ctx['rows'], ctx['proposal']
         gt, weight = self._targets([data_batch['data_samples'][r] for r in rows])
         adv_loss = per_sample_loss(self._pred[rows], gt, weight).cpu()
         self._pred = None
         harder = adv_loss > ctx['ref_loss']
-        n_asr = len(asr_rows)
-        probs, log_probs = ctx['probs'], ctx['log_probs']
-
         if self.pretraining:
-            acc = torch.zeros_like(self.loss_sum), torch.zeros_like(self.loss_count)
-            acc[0].index_put_((ctx['scale_idx'], ctx['rot_idx']), adv_loss[:n_asr].double(),
-                              accumulate=True)
-            acc[1].index_put_((ctx['scale_idx'], ctx['rot_idx']),
-                              torch.ones(n_asr, dtype=torch.float64), accumulate=True)
-            all_reduce_params(list(acc), op='sum')
-            self.loss_sum += acc[0]
-            self.loss_count += acc[1]
-            scale_t, rot_t = asr_pretrain_targets(self.loss_sum, self.loss_count)
-            samples = ctx['ref_samples']
-            kpts = torch.stack([torch.as_tensor(np.asarray(s.gt_instances.transformed_keypoints),
-                                                dtype=torch.float32)[0] for s in samples])
-            vis = torch.cat([s.gt_instance_labels.keypoint_weights.cpu() for s in samples])
-            targets = dict(
-                scale=(slice(None), scale_t.float().expand(len(rows), -1)),
-                rotation=(slice(None), rot_t.float().expand(len(rows), -1)),
-                occlusion=(slice(None), aho_pretrain_targets(
-                    kpts, vis, samples[0].metainfo['input_size'], self.occlusion_grid)))
+            counts = list(self.augmenter.pretrain_counts(proposal, adv_loss[:proposal.n_asr]))
+            all_reduce_params(counts, op='sum')
+            self.augmenter.accumulate(*counts)
+            targets = self.augmenter.pretrain_targets(len(rows), ctx['ref_samples'])
         else:
-            asr, aho = slice(0, n_asr), slice(n_asr, len(rows))
-            targets = dict(
-                scale=(asr, reward_penalty_target(probs['scale'][asr], ctx['scale_idx'],
-                                                  harder[asr], self.alpha, self.beta,
-                                                  self.clip)),
-                rotation=(asr, reward_penalty_target(probs['rotation'][asr], ctx['rot_idx'],
-                                                     harder[asr], self.alpha, self.beta,
-                                                     self.clip)),
-                occlusion=(aho, self._occlusion_targets(probs['occlusion'][aho], ctx['cells'],
-                                                        harder[aho])))
-        kl = sum(F.kl_div(log_probs[k][sel], t.to(self.device), reduction='batchmean')
-                 for k, (sel, t) in targets.items() if len(t))
+            targets = self.augmenter.adversarial_targets(proposal, harder)
+        kl = self.augmenter.kl_loss(proposal, targets)
+        net = self.augmenter.net
         self.optimizer.zero_grad()
         kl.backward()
-        all_reduce_params([p.grad for p in self.aug_net.parameters() if p.grad is not None],
-                          op='mean')
+        all_reduce_params([p.grad for p in net.parameters() if p.grad is not None], op='mean')
         self.optimizer.step()
         # BN statistics: the ranks' mean, as SyncBuffersHook
-        all_reduce_params([b for b in self.aug_net.buffers() if b.is_floating_point()],
-                          op='mean')
+        all_reduce_params([b for b in net.buffers() if b.is_floating_point()], op='mean')
         phase = 'pretrain' if self.pretraining else 'joint'
         self.iters_done += 1
-        self._log(runner, probs, float(kl.detach()), harder, phase)
-
-    def _occlusion_targets(self, probs: Tensor, cells: Tensor, harder: Tensor) -> Tensor:
-        """Reward/penalty on the sampled cells (unused slots are -1)."""
-        out = probs.clone()
-        for c in range(cells.shape[1]):
-            used = cells[:, c] >= 0
-            if used.any():
-                out[used] = reward_penalty_target(out[used], cells[used, c], harder[used],
-                                                  self.alpha, self.beta, self.clip)
-        return out
+        self._log(runner, proposal, float(kl.detach()), harder, phase)
 
     # ------------------------------------------------------------ logging
-    def _log(self, runner, probs: dict[str, Tensor], kl: float, harder: Tensor,
-             phase: str) -> None:
-        means = {k: v.mean(0).to(self.device) for k, v in probs.items()}
+    def _log(self, runner, proposal: Proposal, kl: float, harder: Tensor, phase: str) -> None:
+        means = {k: v.mean(0).to(self.device) for k, v in proposal.probs.items()}
         stats = torch.tensor([kl, harder.float().mean().item()], device=self.device)
         all_reduce_params([*means.values(), stats], op='mean')
         hub = runner.message_hub
@@ -465,16 +317,18 @@ class AdversarialAugmentationHook(Hook):
     def after_train(self, runner) -> None:
         if is_main_process():
             plot_distributions(osp.join(runner.work_dir, self.out_file),
-                               osp.join(runner.work_dir, self.plot_file), self.occlusion_grid)
+                               osp.join(runner.work_dir, self.plot_file),
+                               self.augmenter.occlusion_grid)
 
     # --------------------------------------------------------- checkpoint
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        if self.aug_net is None:
+        aug = self.augmenter
+        if aug.net is None:
             return
         checkpoint.setdefault('hook_states', {})[type(self).__name__] = dict(
-            in_channels=self.in_channels, aug_net=self.aug_net.state_dict(),
+            in_channels=aug.in_channels, aug_net=aug.net.state_dict(),
             optimizer=self.optimizer.state_dict(), iters_done=self.iters_done,
-            loss_sum=self.loss_sum.clone(), loss_count=self.loss_count.clone())
+            loss_sum=aug.loss_sum.clone(), loss_count=aug.loss_count.clone())
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         state = checkpoint.get('hook_states', {}).get(type(self).__name__)
@@ -482,35 +336,10 @@ class AdversarialAugmentationHook(Hook):
             self._pending_state = state  # built in before_train, once the device is known
 
     def _load(self, state: dict) -> None:
-        self.aug_net.load_state_dict(state['aug_net'])
+        self.augmenter.net.load_state_dict(state['aug_net'])
         self.optimizer.load_state_dict(state['optimizer'])
         self.iters_done = int(state['iters_done'])
-        self.loss_sum.copy_(state['loss_sum'])
-        self.loss_count.copy_(state['loss_count'])
+        self.augmenter.loss_sum.copy_(state['loss_sum'])
+        self.augmenter.loss_count.copy_(state['loss_count'])
         self._pending_state = None
 
-
-def plot_distributions(jsonl: str, out_png: str, grid: Sequence[int]) -> None:
-    """Heat-strips of the logged distributions over training (Peng et al.,
-    Fig. 5): one panel per distribution, bins against logged iterations."""
-    if not osp.isfile(jsonl):
-        return
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    with open(jsonl) as f:
-        lines = [json.loads(line) for line in f if line.strip()]
-    if not lines:
-        return
-    fig = Figure(figsize=(8, 7), dpi=100)
-    FigureCanvasAgg(fig)
-    its = [r['iter'] for r in lines]
-    for i, key in enumerate(DISTRIBUTIONS, start=1):
-        ax = fig.add_subplot(3, 1, i)
-        data = np.array([r[key] for r in lines]).T
-        im = ax.imshow(data, aspect='auto', origin='lower', cmap='viridis',
-                       extent=(its[0] - 0.5, its[-1] + 0.5, -0.5, data.shape[0] - 0.5))
-        ax.set_ylabel(f'{key} bin' if key != 'occlusion' else f'cell ({grid[0]}x{grid[1]})')
-        fig.colorbar(im, ax=ax)
-    ax.set_xlabel('iteration')
-    fig.tight_layout()
-    fig.savefig(out_png)

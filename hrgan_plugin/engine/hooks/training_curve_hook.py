@@ -9,6 +9,8 @@ from mmengine.dist import master_only
 from mmengine.hooks import Hook
 from mmpose.registry import HOOKS
 
+from ...visualization import plot_curves
+
 
 @HOOKS.register_module()
 class TrainingCurveHook(Hook):
@@ -69,20 +71,4 @@ class TrainingCurveHook(Hook):
     @master_only
     def plot(self, path: str) -> None:
         """Write one subplot per recorded key to ``path``."""
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-
-        keys = [k for k in self.keys if self.history[k]]
-        if not keys:
-            return
-        fig = Figure(figsize=(6, 2.2 * len(keys)), dpi=100)
-        FigureCanvasAgg(fig)
-        for i, key in enumerate(keys, start=1):
-            ax = fig.add_subplot(len(keys), 1, i)
-            its, values = zip(*self.history[key])
-            ax.plot(its, values, linewidth=1.2)
-            ax.set_ylabel(key)
-            ax.grid(alpha=0.3)
-        ax.set_xlabel('iteration')
-        fig.tight_layout()
-        fig.savefig(path)
+        plot_curves(self.history, self.keys, path)
