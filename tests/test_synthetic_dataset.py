@@ -7,13 +7,8 @@ import numpy as np
 import pytest
 
 from hrgan_plugin.datasets import write_synthetic_dataset
-from hrgan_plugin.datasets.synthetic_figures import (
-    MPII_INDICES,
-    J,
-    render_image,
-    to_coco_keypoints,
-    to_mpii_joints,
-)
+from hrgan_plugin.datasets.synthetic_figures import MPII_INDICES, J, render_image
+from hrgan_plugin.datasets.synthetic_writer import to_coco_keypoints, to_mpii_joints
 
 
 def test_render_is_deterministic_and_labels_are_consistent():

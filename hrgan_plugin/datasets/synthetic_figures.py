@@ -335,29 +335,3 @@ def render_image(rng: np.random.Generator, size: int = 256,
             area=float(0.53 * (x1 - x0) * (y1 - y0)), head_box=tuple(float(v) for v in head_box)))
     return img, figures
 
-
-def to_coco_keypoints(fig: Figure) -> list[float]:
-    """Flattened ``[x, y, v] * 17`` list in COCO order (unlabelled -> 0, 0, 0)."""
-    out = []
-    for i in COCO_INDICES:
-        v = int(fig.visible[i])
-        x, y = (float(fig.joints[i, 0]), float(fig.joints[i, 1])) if v else (0.0, 0.0)
-        out += [round(x, 2), round(y, 2), v]
-    return out
-
-
-def to_mpii_joints(fig: Figure) -> tuple[list[list[float]], list[int], list[int]]:
-    """``(joints (16, 2), joints_vis (16,), visibility (16,))`` in MPII order.
-
-    Hidden joints keep their position and count as labelled in ``joints_vis``,
-    as in MPII's annotations; ``visibility`` keeps COCO's 0/1/2 flags so that
-    occluded joints can be scored apart.
-    """
-    joints, vis, flags = [], [], []
-    for i in MPII_INDICES:
-        v = int(fig.visible[i] > 0)
-        joints.append([round(float(fig.joints[i, 0]), 2), round(float(fig.joints[i, 1]), 2)]
-                      if v else [-1.0, -1.0])
-        vis.append(v)
-        flags.append(int(fig.visible[i]))
-    return joints, vis, flags

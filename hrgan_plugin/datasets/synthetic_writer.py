@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 from scipy.io import savemat
 
-from .synthetic_figures import PRESETS, Figure, render_image, to_coco_keypoints, to_mpii_joints
+from .synthetic_figures import COCO_INDICES, MPII_INDICES, PRESETS, Figure, render_image
 
 COCO_KEYPOINT_NAMES = (
     'nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder',
@@ -38,6 +38,33 @@ COCO_SKELETON = [[16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 
                  [6, 7], [6, 8], [7, 9], [8, 10], [9, 11], [2, 3], [1, 2], [1, 3],
                  [2, 4], [3, 5], [4, 6], [5, 7]]
 MIN_VISIBLE = 4  # figures with fewer labelled keypoints are not annotated
+
+
+def to_coco_keypoints(fig: Figure) -> list[float]:
+    """Flattened ``[x, y, v] * 17`` list in COCO order (unlabelled -> 0, 0, 0)."""
+    out = []
+    for i in COCO_INDICES:
+        v = int(fig.visible[i])
+        x, y = (float(fig.joints[i, 0]), float(fig.joints[i, 1])) if v else (0.0, 0.0)
+        out += [round(x, 2), round(y, 2), v]
+    return out
+
+
+def to_mpii_joints(fig: Figure) -> tuple[list[list[float]], list[int], list[int]]:
+    """``(joints (16, 2), joints_vis (16,), visibility (16,))`` in MPII order.
+
+    Hidden joints keep their position and count as labelled in ``joints_vis``,
+    as in MPII's annotations; ``visibility`` keeps COCO's 0/1/2 flags so that
+    occluded joints can be scored apart.
+    """
+    joints, vis, flags = [], [], []
+    for i in MPII_INDICES:
+        v = int(fig.visible[i] > 0)
+        joints.append([round(float(fig.joints[i, 0]), 2), round(float(fig.joints[i, 1]), 2)]
+                      if v else [-1.0, -1.0])
+        vis.append(v)
+        flags.append(int(fig.visible[i]))
+    return joints, vis, flags
 
 
 def _coco_json(images: list[dict], figures: list[list[Figure]]) -> dict:
