@@ -23,6 +23,9 @@ train_dataloader = dict(num_workers=8, persistent_workers=True, pin_memory=True,
 val_dataloader = dict(num_workers=4, persistent_workers=True, pin_memory=True)
 test_dataloader = val_dataloader
 
+# Checkpoints: atomic writes, never with non-finite weights, loadable by plain
+# torch.load (README, 'Reliability').
+default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))
 custom_hooks = [
     dict(type='SyncBuffersHook'),
     dict(type='EpochSeedHook'),

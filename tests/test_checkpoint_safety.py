@@ -1,9 +1,12 @@
-"""Checkpoints written by mmengine load under torch's weights_only default
-once the plugin is imported, and arbitrary pickled code is still refused."""
+"""Checkpoints: written atomically, never with non-finite weights, opened by a
+plain torch.load in a process without the plugin; older checkpoints (numpy
+objects, history buffers) still load once the plugin is imported, and
+arbitrary pickled code is still refused."""
 import os
 import pickle
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -11,6 +14,13 @@ import torch
 from mmengine.logging import HistoryBuffer
 
 import hrgan_plugin  # noqa: F401
+from hrgan_plugin.engine.hooks import NonFiniteWeightsError, SafeCheckpointHook
+from hrgan_plugin.utils import (
+    checkpoint_safe_globals,
+    restore_history_buffers,
+    to_weights_only,
+)
+from hrgan_plugin.utils.atomic_file_backend import AtomicLocalBackend
 
 
 class _Evil:
@@ -18,8 +28,27 @@ class _Evil:
         return (os.system, ('echo owned',))
 
 
-def test_runner_style_objects_load_with_weights_only(tmp_path):
-    path = tmp_path / 'ckpt.pth'
+def test_the_allowlist_holds_data_types_only():
+    """Exactly what older checkpoints need (numpy 2 names): array
+    reconstruction, scalar and dtype types, and mmengine's HistoryBuffer."""
+    names = {f'{g.__module__}.{g.__name__}' for g in checkpoint_safe_globals()}
+    kinds = ('int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64',
+             'float16', 'float32', 'float64')
+    dtypes = {'Bool', 'Str', 'Int8', 'Int16', 'Int32', 'Int64', 'UInt8', 'UInt16', 'UInt32',
+              'UInt64', 'Float16', 'Float32', 'Float64'}
+    assert names == {
+        'mmengine.logging.history_buffer.HistoryBuffer',
+        'numpy._core.multiarray._reconstruct', 'numpy._core.multiarray.scalar',
+        'numpy.ndarray', 'numpy.dtype', 'numpy.bool', 'numpy.str_',
+        *(f'numpy.{k}' for k in kinds), *(f'numpy.dtypes.{d}DType' for d in dtypes)}
+
+
+def test_older_checkpoints_load_with_the_plugin(tmp_path, monkeypatch):
+    """A checkpoint as earlier versions wrote it: numpy values and history
+    buffers pickled without their statistics functions."""
+    monkeypatch.setattr(HistoryBuffer, '__getstate__', lambda self: {
+        k: v for k, v in self.__dict__.items()}, raising=False)
+    path = tmp_path / 'old.pth'
     buf = HistoryBuffer()
     buf.update(0.25)
     buf.update(0.75)
@@ -27,6 +56,7 @@ def test_runner_style_objects_load_with_weights_only(tmp_path):
                               flt=np.float64(0.5)),
                     message_hub=dict(log_scalars={'train/loss': buf}),
                     state_dict={'w': torch.ones(2)}), path)
+    monkeypatch.undo()
     ckpt = torch.load(path)  # weights_only=True is torch's default
     assert ckpt['meta']['seed'] == 3
     np.testing.assert_array_equal(ckpt['meta']['arr'], [0, 1, 2, 3])
@@ -41,13 +71,65 @@ def test_arbitrary_code_is_still_rejected(tmp_path):
         torch.load(path)
 
 
-def test_trained_checkpoint_needs_the_plugin_and_loads_with_it(trained_run):
-    """Without the plugin torch refuses the runner's checkpoint; with it,
-    mmpose's init_model loads the weights."""
+def test_weights_only_conversion_round_trips_history_buffers():
+    buf = HistoryBuffer(max_length=5)
+    for v, n in ((0.5, 2), (1.5, 1)):
+        buf.update(v, n)
+    state = dict(meta=dict(seed=np.int64(7), colors=np.array([[255, 0, 0], [0, 255, 0]]),
+                           pair=(np.float32(0.5), 'a')),
+                 message_hub=dict(log_scalars={'train/loss': buf}, runtime_info={'iter': 3}))
+    plain = to_weights_only(state)
+    assert plain['meta'] == dict(seed=7, colors=[[255, 0, 0], [0, 255, 0]], pair=(0.5, 'a'))
+    assert type(plain['meta']['seed']) is int
+    tagged = plain['message_hub']['log_scalars']['train/loss']
+    assert tagged['log'].tolist() == [0.5, 1.5] and tagged['count'].tolist() == [2.0, 1.0]
+    back = restore_history_buffers(plain['message_hub'])['log_scalars']['train/loss']
+    assert isinstance(back, HistoryBuffer) and back.max_length == 5
+    assert back.mean() == buf.mean() and back.current() == 1.5
+
+
+def test_atomic_write_keeps_the_old_file_when_interrupted(tmp_path, monkeypatch):
+    path = tmp_path / 'epoch_1.pth'
+    backend = AtomicLocalBackend()
+    backend.put(b'old checkpoint', path)
+
+    def killed(fd):
+        raise KeyboardInterrupt  # the process dies between writing and renaming
+
+    monkeypatch.setattr(os, 'fsync', killed)
+    with pytest.raises(KeyboardInterrupt):
+        backend.put(b'new checkp', path)
+    assert path.read_bytes() == b'old checkpoint'
+    assert os.listdir(tmp_path) == ['epoch_1.pth']  # no temporary file left behind
+    monkeypatch.undo()
+    backend.put_text('epoch_2.pth', tmp_path / 'last_checkpoint')
+    assert (tmp_path / 'last_checkpoint').read_text() == 'epoch_2.pth'
+
+
+def test_non_finite_weights_are_never_saved(tmp_path):
+    hook = SafeCheckpointHook(interval=1)
+    runner = SimpleNamespace(iter=41, work_dir=str(tmp_path))
+    checkpoint = dict(state_dict={'a': torch.ones(2), 'head.w': torch.tensor([1.0, float('nan')]),
+                                  'n': torch.tensor(3)}, meta={})
+    with pytest.raises(NonFiniteWeightsError, match=r"iteration 41: weight 'head.w' is not "
+                                                    r"finite; no checkpoint written"):
+        hook.before_save_checkpoint(runner, checkpoint)
+    checkpoint['state_dict']['head.w'] = torch.zeros(2)
+    checkpoint['meta'] = dict(seed=np.int64(1))
+    hook.before_save_checkpoint(runner, checkpoint)
+    assert checkpoint['meta'] == dict(seed=1)
+
+
+def test_trained_checkpoint_loads_without_the_plugin(trained_run):
+    """Plain torch.load (weights_only default) opens the runner's checkpoint in
+    a process that never imports the plugin; mmpose's init_model loads it."""
     ckpt = trained_run['checkpoint']
-    bare = subprocess.run([sys.executable, '-c', f'import torch; torch.load({ckpt!r})'],
-                          capture_output=True, text=True)
-    assert bare.returncode != 0 and 'Unsupported global' in bare.stderr
+    bare = subprocess.run(
+        [sys.executable, '-c', 'import sys, torch; c = torch.load(sys.argv[1]); '
+         'assert "hrgan_plugin" not in sys.modules; print(sorted(c))', ckpt],
+        capture_output=True, text=True)
+    assert bare.returncode == 0, bare.stderr[-2000:]
+    assert "'message_hub'" in bare.stdout and "'state_dict'" in bare.stdout
     from mmpose.apis import init_model
     model = init_model(trained_run['config'], ckpt, device='cpu')
     state = torch.load(ckpt, map_location='cpu')['state_dict']

@@ -1,23 +1,26 @@
-"""Let torch's ``weights_only`` loader open checkpoints written by mmengine.
+"""Checkpoints that torch's ``weights_only`` loader opens.
 
-torch >= 2.6 loads with ``weights_only=True`` by default, and refuses the
-numpy arrays and scalars and the :class:`~mmengine.logging.HistoryBuffer`
-objects that mmengine's :class:`~mmengine.runner.Runner` stores in a
-checkpoint's ``meta`` and ``message_hub`` entries ("Unsupported global:
-numpy._core.multiarray._reconstruct").  Rather than turning the safe loader
-off, :func:`register_checkpoint_safe_globals` adds exactly these data-only
-types to its allow-list, so the stock test, demo and ``--resume`` flows load
-our checkpoints while arbitrary pickled code is still rejected.
+torch >= 2.6 loads with ``weights_only=True`` by default and refuses the numpy
+arrays and scalars and the :class:`~mmengine.logging.HistoryBuffer` objects
+(with their pickled statistics functions) that mmengine's
+:class:`~mmengine.runner.Runner` stores in a checkpoint's ``meta`` and
+``message_hub`` ("Unsupported global: numpy._core.multiarray._reconstruct").
 
-mmengine also pickles each ``HistoryBuffer``'s statistics functions, which
-needs ``builtins.getattr`` on load, and allowing ``getattr`` would let a
-checkpoint reach arbitrary attributes.  The built-in statistics (min, max,
-current, mean) are re-created on load anyway, so
-:func:`register_checkpoint_safe_globals` also makes ``HistoryBuffer`` pickle
-only user-registered statistics: checkpoints written by runs that import the
-plugin need nothing beyond the allow-list above.
+New checkpoints: :class:`~hrgan_plugin.engine.hooks.SafeCheckpointHook`
+writes them with :func:`to_weights_only` (numpy -> Python lists and scalars,
+history buffers -> tagged dicts of tensors), so a plain ``torch.load(path)``
+opens them in any process, and turns the buffers back with
+:func:`restore_history_buffers` on ``--resume``.
+
+Older checkpoints (written by earlier versions of this plugin) still hold
+numpy objects and history buffers: :func:`register_checkpoint_safe_globals`,
+called when the plugin is imported, adds exactly the data-only types they need
+(:func:`checkpoint_safe_globals`) to torch's allow-list, and nothing that
+can run code.
 """
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,38 +30,50 @@ from mmengine.logging import HistoryBuffer
 _np_multiarray = getattr(np, '_core', np.core).multiarray
 _NUMPY_DTYPES = (np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
                  np.uint32, np.uint64, np.float16, np.float32, np.float64, np.str_)
+HISTORY_BUFFER_TAG = '__history_buffer__'
 
 
 def checkpoint_safe_globals() -> list:
-    """The types allowed in addition to torch's defaults."""
+    """The types older checkpoints need beyond torch's defaults: numpy array
+    reconstruction, numpy scalar and dtype classes, and ``HistoryBuffer``."""
     dtype_classes = [type(np.dtype(t)) for t in _NUMPY_DTYPES]
     return [_np_multiarray._reconstruct, _np_multiarray.scalar, np.ndarray, np.dtype,
             *_NUMPY_DTYPES, *dtype_classes, HistoryBuffer]
 
 
-_DEFAULT_STATISTICS = ('min', 'max', 'current', 'mean')
-_mmengine_setstate = HistoryBuffer.__setstate__
-
-
-def _history_buffer_getstate(self: HistoryBuffer) -> dict:
-    """Pickle a buffer's data and only the statistics a user registered."""
-    state = {k: v for k, v in self.__dict__.items() if k != 'statistics_methods'}
-    custom = {name: fn for name, fn in self._statistics_methods.items()
-              if fn is not getattr(HistoryBuffer, name, None) or name not in _DEFAULT_STATISTICS}
-    if custom:
-        state['statistics_methods'] = custom
-    return state
-
-
-def _history_buffer_setstate(self: HistoryBuffer, state: dict) -> None:
-    _mmengine_setstate(self, dict(state))
-    self._set_default_statistics()
-
-
 def register_checkpoint_safe_globals() -> None:
     """Add :func:`checkpoint_safe_globals` to torch's ``weights_only``
-    allow-list and make ``HistoryBuffer`` pickle without functions."""
-    HistoryBuffer.__getstate__ = _history_buffer_getstate
-    HistoryBuffer.__setstate__ = _history_buffer_setstate
+    allow-list (to read checkpoints written before checkpoints were made
+    safe-loadable)."""
     if hasattr(torch.serialization, 'add_safe_globals'):
         torch.serialization.add_safe_globals(checkpoint_safe_globals())
+
+
+def to_weights_only(obj: Any) -> Any:
+    """``obj`` with numpy arrays as (nested) lists, numpy scalars as Python
+    scalars and each ``HistoryBuffer`` as ``{HISTORY_BUFFER_TAG: True,
+    'log': float64 tensor, 'count': float64 tensor, 'max_length': int}``;
+    tensors and other allow-listed values unchanged."""
+    if isinstance(obj, HistoryBuffer):
+        log, count = obj.data
+        return {HISTORY_BUFFER_TAG: True, 'log': torch.from_numpy(np.array(log, np.float64)),
+                'count': torch.from_numpy(np.array(count, np.float64)),
+                'max_length': int(obj.max_length)}
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, dict):
+        return type(obj)((k, to_weights_only(v)) for k, v in obj.items())
+    if isinstance(obj, (list, tuple)) and not hasattr(obj, '_fields'):
+        return type(obj)(to_weights_only(v) for v in obj)
+    return obj
+
+
+def restore_history_buffers(obj: Any) -> Any:
+    """Inverse of :func:`to_weights_only` for history buffers."""
+    if isinstance(obj, dict):
+        if obj.get(HISTORY_BUFFER_TAG):
+            return HistoryBuffer(obj['log'].numpy(), obj['count'].numpy(), obj['max_length'])
+        return type(obj)((k, restore_history_buffers(v)) for k, v in obj.items())
+    return obj

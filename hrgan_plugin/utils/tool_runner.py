@@ -10,6 +10,7 @@ import sys
 import mmpose
 from mmengine.config import Config
 
+from .errors import TrainingAborted
 from .preflight import DataConfigError, check_data_paths, find_invalid_json
 from .pretrained import PretrainedWeightsUnavailable, check_pretrained_weights
 
@@ -80,4 +81,7 @@ def run_mmpose_tool(tool: str) -> int:
         return _fail(str(err))
     except json.JSONDecodeError as err:
         return _fail(find_invalid_json(cfg, loaders) or f'invalid JSON: {err}')
+    except TrainingAborted as err:
+        print(f'training stopped: {err}', file=sys.stderr)
+        return 1
     return 0

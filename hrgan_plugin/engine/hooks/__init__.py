@@ -2,6 +2,7 @@ from .adversarial_augmentation_hook import AdversarialAugmentationHook
 from .channels_last_hook import ChannelsLastHook
 from .epoch_seed_hook import EpochSeedHook
 from .equilibrium_hook import BoundaryEquilibriumHook
+from .safe_checkpoint_hook import NonFiniteWeightsError, SafeCheckpointHook
 from .training_curve_hook import TrainingCurveHook
 
 __all__ = [
@@ -9,5 +10,7 @@ __all__ = [
     'BoundaryEquilibriumHook',
     'ChannelsLastHook',
     'EpochSeedHook',
+    'NonFiniteWeightsError',
+    'SafeCheckpointHook',
     'TrainingCurveHook',
 ]
