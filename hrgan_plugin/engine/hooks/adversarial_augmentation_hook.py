@@ -28,6 +28,7 @@ from ...models.augmentation.adversarial_augmenter import (
 from ...utils.batch_norm import frozen_bn_statistics
 from ...utils.model_wrappers import resolve_module, unwrap_model
 from ...visualization import plot_distributions
+from .hook_state import CheckpointStateMixin
 
 #: (features read by the augmentation net, features occluded by AHO) per backbone
 DEFAULT_MODULES = {
@@ -38,7 +39,7 @@ DEFAULT_MODULES = {
 
 
 @HOOKS.register_module()
-class AdversarialAugmentationHook(Hook):
+class AdversarialAugmentationHook(CheckpointStateMixin, Hook):
     """Adversarial scale/rotation (ASR) and hierarchical occlusion (AHO)
     augmentation learned online against the pose network (Peng et al., CVPR
     2018, Algorithm 1), for any mmpose top-down heatmap model.
@@ -64,7 +65,8 @@ class AdversarialAugmentationHook(Hook):
     The network's gradients and BN statistics are averaged over ranks and its
     initial weights broadcast from rank 0, so every rank holds the same
     augmentation network; each rank draws its own bins and cells.
-    Its weights, optimiser, phase and accumulators are saved in checkpoints.
+    Its weights, optimiser, phase and accumulators are saved in checkpoints
+    and restored on ``--resume`` (not by ``load_from``).
     Logged: ``aug_entropy_{scale,rotation,occlusion}``, ``aug_kl``,
     ``aug_harder`` (fraction of adversarial samples harder than their
     reference); ``<work_dir>/adversarial_augmentation.jsonl`` gets the mean
@@ -325,13 +327,13 @@ class AdversarialAugmentationHook(Hook):
         aug = self.augmenter
         if aug.net is None:
             return
-        checkpoint.setdefault('hook_states', {})[type(self).__name__] = dict(
+        self.save_state(runner, checkpoint, dict(
             in_channels=aug.in_channels, aug_net=aug.net.state_dict(),
             optimizer=self.optimizer.state_dict(), iters_done=self.iters_done,
-            loss_sum=aug.loss_sum.clone(), loss_count=aug.loss_count.clone())
+            loss_sum=aug.loss_sum.clone(), loss_count=aug.loss_count.clone()))
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        state = checkpoint.get('hook_states', {}).get(type(self).__name__)
+        state = self.resumed_state(runner, checkpoint)  # load_from: a fresh augmenter
         if state is not None:
             self._pending_state = state  # built in before_train, once the device is known
 

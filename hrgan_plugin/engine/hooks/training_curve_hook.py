@@ -10,17 +10,19 @@ from mmengine.hooks import Hook
 from mmpose.registry import HOOKS
 
 from ...visualization import plot_curves
+from .hook_state import CheckpointStateMixin
 
 
 @HOOKS.register_module()
-class TrainingCurveHook(Hook):
+class TrainingCurveHook(CheckpointStateMixin, Hook):
     """Record scalars from the runner's message hub and plot them.
 
     Every ``interval`` iterations the current value of each key in ``keys``
     (as logged under ``train/<key>``) is recorded; after every validation and
     at the end of training one subplot per key is written to
-    ``<work_dir>/<out_file>``.  The recorded history is stored in checkpoints,
-    so a resumed run keeps its curves.
+    ``<work_dir>/<out_file>``.  The recorded history is stored in checkpoints
+    (one entry per instance), so a resumed run keeps its curves; a run started
+    with ``load_from`` starts new ones.
 
     Args:
         keys (Sequence[str]): scalar names, e.g. ``('loss', 'loss_kpt')``.
@@ -59,11 +61,11 @@ class TrainingCurveHook(Hook):
         self.plot(osp.join(runner.work_dir, self.out_file))
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        checkpoint.setdefault('hook_states', {})[self.__class__.__name__] = dict(
-            history={k: list(v) for k, v in self.history.items()})
+        self.save_state(runner, checkpoint,
+                        dict(history={k: list(v) for k, v in self.history.items()}))
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        state = checkpoint.get('hook_states', {}).get(self.__class__.__name__)
+        state = self.resumed_state(runner, checkpoint)
         if state:
             for key, values in state['history'].items():
                 self.history[key] = [tuple(v) for v in values]

@@ -1,0 +1,60 @@
+"""Hook state in checkpoints: one entry per hook instance, restored on
+--resume only (load_from starts fresh), as mmengine's EMAHook."""
+import os.path as osp
+from types import SimpleNamespace
+
+import torch
+from utils import QUICKSTART_HRGAN, run_tool, synthetic_options
+
+from hrgan_plugin.engine.hooks import TrainingCurveHook
+
+
+def _runner(hooks, resume):
+    hub = SimpleNamespace(log_scalars={})
+    return SimpleNamespace(hooks=hooks, _resume=resume, iter=0, message_hub=hub)
+
+
+def test_two_instances_keep_separate_states_and_only_resume_restores_them():
+    losses = TrainingCurveHook(keys=['loss'], interval=1)
+    k_t = TrainingCurveHook(keys=['k_t'], interval=1, out_file='equilibrium.png')
+    losses.history['loss'] = [(1, 0.5), (2, 0.25)]
+    k_t.history['k_t'] = [(1, 0.001)]
+    checkpoint = {}
+    runner = _runner([losses, k_t], resume=False)
+    for hook in (losses, k_t):
+        hook.before_save_checkpoint(runner, checkpoint)
+    assert checkpoint['hook_states'] == {
+        'TrainingCurveHook': dict(history={'loss': [(1, 0.5), (2, 0.25)]}),
+        'TrainingCurveHook#1': dict(history={'k_t': [(1, 0.001)]})}
+
+    fresh = [TrainingCurveHook(keys=['loss']), TrainingCurveHook(keys=['k_t'])]
+    for hook in fresh:  # load_from: a new run, no curves carried over
+        hook.after_load_checkpoint(_runner(fresh, resume=False), checkpoint)
+    assert fresh[0].history == {'loss': []} and fresh[1].history == {'k_t': []}
+    for hook in fresh:  # --resume
+        hook.after_load_checkpoint(_runner(fresh, resume=True), checkpoint)
+    assert fresh[0].history == {'loss': [(1, 0.5), (2, 0.25)]}
+    assert fresh[1].history == {'k_t': [(1, 0.001)]}
+
+
+def test_load_from_does_not_restore_hook_state_but_resume_does(synthetic_root, tmp_path):
+    """HRGAN quickstart, 1 epoch; then a new run with load_from (curves start
+    at its first iteration) and a --resume to epoch 2 (curves continue)."""
+    opts = [*synthetic_options(synthetic_root), 'train_dataloader.dataset.indices=16',
+            'train_dataloader.batch_size=8', 'train_cfg.val_interval=10',
+            'custom_hooks.2.interval=1', 'custom_hooks.5.interval=1']
+    first, loaded = str(tmp_path / 'first'), str(tmp_path / 'loaded')
+    for work_dir, extra in ((first, ['train_cfg.max_epochs=1']),
+                            (loaded, ['train_cfg.max_epochs=1',
+                                      f'load_from={osp.join(first, "epoch_1.pth")}']),
+                            (first, ['train_cfg.max_epochs=2'])):
+        resume = ['--resume'] if work_dir == first and 'max_epochs=2' in extra[0] else []
+        proc = run_tool('tools/train.py', QUICKSTART_HRGAN, '--work-dir', work_dir, *resume,
+                        '--cfg-options', *opts, *extra)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    states = torch.load(osp.join(loaded, 'epoch_1.pth'))['hook_states']
+    assert [it for it, _ in states['TrainingCurveHook']['history']['loss_kpt']] == [1, 2]
+    assert [it for it, _ in states['TrainingCurveHook#1']['history']['k_t']] == [1, 2]
+    resumed = torch.load(osp.join(first, 'epoch_2.pth'))['hook_states']
+    assert [it for it, _ in resumed['TrainingCurveHook']['history']['loss_kpt']] == [1, 2, 3, 4]
+    assert [it for it, _ in resumed['TrainingCurveHook#1']['history']['k_t']] == [1, 2, 3, 4]
