@@ -16,4 +16,8 @@ adversarial_augmentation_hook = dict(
     optimizer=dict(type='RMSprop', lr=5e-5))
 adversarial_augmentation_curves = dict(
     type='TrainingCurveHook', keys=['aug_kl', 'aug_harder'], out_file='augmentation_curves.png')
-adversarial_augmentation_hooks = [adversarial_augmentation_hook, adversarial_augmentation_curves]
+# stops the run on a non-finite loss (the pose loss, or the augmenter's KL)
+adversarial_augmentation_guard = dict(type='DivergenceGuardHook',
+                                      limits=dict(aug_kl=(None, None)))
+adversarial_augmentation_hooks = [adversarial_augmentation_hook, adversarial_augmentation_curves,
+                                  adversarial_augmentation_guard]

@@ -10,5 +10,5 @@ model = dict(_base_.hrgan_model, lambda_g=1e-2,
              discriminator=dict(_base_.hrgan_model.discriminator, feat_channels=16, depth=3))
 optim_wrapper = dict(_base_.hrgan_optim_wrapper, generator=_base_.optim_wrapper)
 model_wrapper_cfg = _base_.hrgan_model_wrapper_cfg
-custom_hooks = _base_.custom_hooks + [
-    _base_.hrgan_hooks[0], dict(_base_.hrgan_hooks[1], interval=5)]
+custom_hooks = _base_.custom_hooks + [  # the HRGAN hooks, curves sampled every 5 iterations
+    _base_.hrgan_hooks[0], dict(_base_.hrgan_hooks[1], interval=5), _base_.hrgan_hooks[2]]

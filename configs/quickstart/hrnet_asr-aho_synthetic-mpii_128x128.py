@@ -6,4 +6,5 @@ _base_ = ['./hrnet_synthetic-mpii_128x128.py', '../_base_/adversarial_augmentati
 custom_hooks = _base_.custom_hooks + [
     dict(_base_.adversarial_augmentation_hook, pretrain_iters=60, log_interval=10,
          optimizer=dict(type='RMSprop', lr=1e-4)),
-    dict(_base_.adversarial_augmentation_curves, interval=5)]
+    dict(_base_.adversarial_augmentation_curves, interval=5),
+    _base_.adversarial_augmentation_guard]
