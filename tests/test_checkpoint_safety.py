@@ -135,3 +135,19 @@ def test_trained_checkpoint_loads_without_the_plugin(trained_run):
     state = torch.load(ckpt, map_location='cpu')['state_dict']
     key = 'head.final_layer.weight'
     torch.testing.assert_close(model.state_dict()[key], state[key])
+
+
+def test_restart_clears_what_a_killed_save_left(tmp_path):
+    """Before --resume reads last_checkpoint: a killed atomic save's temporary
+    file goes, and a last_checkpoint emptied by a kill names the newest
+    checkpoint again (tests/test_crash_resume.py kills real runs, slow)."""
+    for name in ('epoch_1.pth', 'epoch_2.pth', 'epoch_10.pth', 'best_PCK_epoch_2.pth'):
+        (tmp_path / name).write_bytes(b'x')
+    (tmp_path / '.epoch_11.pth.abc123.tmp').write_bytes(b'half')
+    (tmp_path / 'last_checkpoint').write_text('')
+    hook = SafeCheckpointHook(interval=1)
+    hook.before_run(SimpleNamespace(work_dir=str(tmp_path)))
+    assert not list(tmp_path.glob('*.tmp')) and not list(tmp_path.glob('.*.tmp'))
+    assert (tmp_path / 'last_checkpoint').read_text() == str(tmp_path / 'epoch_10.pth')
+    hook.before_run(SimpleNamespace(work_dir=str(tmp_path)))  # a valid one is left alone
+    assert (tmp_path / 'last_checkpoint').read_text() == str(tmp_path / 'epoch_10.pth')

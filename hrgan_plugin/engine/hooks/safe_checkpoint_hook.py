@@ -1,14 +1,20 @@
 """mmengine's CheckpointHook with checkpoints that are safe to rely on."""
 from __future__ import annotations
 
+import glob
+import os
+import os.path as osp
 import pickle
+import re
 from typing import Optional
 
 import torch
+from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
 from mmengine.runner import BaseLoop
 from mmpose.registry import HOOKS
 
+from ...utils.atomic_file_backend import AtomicLocalBackend
 from ...utils.checkpoint_safety import restore_history_buffers, to_weights_only
 from ...utils.errors import TrainingAborted
 
@@ -35,7 +41,10 @@ class SafeCheckpointHook(CheckpointHook):
     - are written atomically (``backend_args`` defaults to the
       ``atomic_local`` file backend: temporary name, fsync, rename), so a
       process killed during a save leaves the previous checkpoint and
-      ``last_checkpoint`` intact and ``--resume`` continues from them;
+      ``last_checkpoint`` intact and ``--resume`` continues from them; when
+      training restarts, a killed save's hidden temporary file is removed and
+      a ``last_checkpoint`` cut by a kill (mmengine writes it in place) is
+      pointed at the newest checkpoint;
     - are never written with non-finite weights: the save raises
       :class:`NonFiniteWeightsError` naming the first bad tensor, and the
       newest checkpoint on disk stays the last good one;
@@ -53,6 +62,32 @@ class SafeCheckpointHook(CheckpointHook):
         if backend_args is None and kwargs.get('file_client_args') is None:
             backend_args = dict(backend='atomic_local')
         super().__init__(*args, backend_args=backend_args, **kwargs)
+
+    def before_run(self, runner) -> None:
+        """Before ``--resume`` reads ``last_checkpoint``: clear what a killed
+        process left behind in the work dir."""
+        if self.backend_args != dict(backend='atomic_local') or self.out_dir is not None \
+                or not is_main_process():
+            return
+        work_dir = runner.work_dir
+        for path in glob.glob(osp.join(glob.escape(work_dir), '.*.tmp')):
+            os.unlink(path)  # an unfinished atomic save
+        # mmengine writes last_checkpoint in place: a kill inside that write
+        # leaves it empty or cut; point it at the newest checkpoint instead
+        last = osp.join(work_dir, 'last_checkpoint')
+        if not osp.isfile(last):
+            return
+        with open(last) as f:
+            named = f.read().strip()
+        if named and osp.isfile(named):
+            return
+        saved = glob.glob(osp.join(glob.escape(work_dir), '*_*.pth'))
+        numbered = [(int(m.group(1)), p) for p in saved
+                    if (m := re.fullmatch(r'(?:epoch|iter)_(\d+)\.pth', osp.basename(p)))]
+        if numbered:
+            AtomicLocalBackend().put_text(max(numbered)[1], last)
+        else:
+            os.unlink(last)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         bad = first_non_finite(checkpoint['state_dict'])
