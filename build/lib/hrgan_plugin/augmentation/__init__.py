@@ -1,0 +1,2 @@
+"""The adversarial augmentation algorithm's tensor operations (ASR bins,
+warps, AHO masks), used by ``AdversarialAugmentationHook``."""

@@ -1,0 +1,3 @@
+from .metrics import OcclusionPCKMetric
+
+__all__ = ['OcclusionPCKMetric']

@@ -1,0 +1,3 @@
+from .occlusion_pck_metric import OcclusionPCKMetric
+
+__all__ = ['OcclusionPCKMetric']

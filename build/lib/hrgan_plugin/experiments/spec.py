@@ -1,0 +1,128 @@
+"""Experiment specs: arms x seeds, read from a Python config file.
+
+A spec (kept under ``configs/experiments/``) sets::
+
+    arms = dict(NAME=dict(config='configs/...py', cfg_options=dict(...)), ...)
+    baseline = 'NAME'               # the arm every other arm is paired with
+    seeds = [0, 1, 2, 3, 4]
+    metrics = {'coco/AP': 'higher', 'occlusion/implausible_rate': 'lower'}
+    schedule = {'train_cfg.max_epochs': 3, ...}   # every run's schedule
+    cfg_options = {...}             # other settings shared by every run
+    curves = ['loss_kpt', 'k_t']    # logged scalars plotted over training
+    data = dict(root='data/x', preset='occlusion', num_train=1000, num_val=150)
+
+``data`` is optional: when given, the synthetic dataset is written there
+first (once). A run's config is its arm's config merged with, in order,
+``schedule``, ``cfg_options``, the arm's ``cfg_options``, the command line's
+``--cfg-options`` and ``randomness.seed``.
+"""
+from __future__ import annotations
+
+import ast
+import os.path as osp
+from dataclasses import dataclass, field
+from typing import Optional
+
+from mmengine.config import Config
+
+DIRECTIONS = ('higher', 'lower')
+
+
+class SpecError(ValueError):
+    """An experiment spec that cannot be run; the message names the file
+    and the key at fault."""
+
+
+@dataclass
+class Arm:
+    name: str
+    config: str
+    cfg_options: dict = field(default_factory=dict)
+
+
+@dataclass
+class ExperimentSpec:
+    """A parsed spec; see the module docstring for the keys."""
+    path: str
+    name: str
+    description: str
+    arms: list
+    baseline: str
+    seeds: list
+    metrics: dict
+    schedule: dict
+    cfg_options: dict
+    curves: list
+    data: Optional[dict]
+
+    def run_options(self, arm: Arm, seed: int, extra: Optional[dict] = None) -> dict:
+        """The merged ``--cfg-options`` of one run (later keys win)."""
+        options = {**self.schedule, **self.cfg_options, **arm.cfg_options, **(extra or {})}
+        options['randomness.seed'] = int(seed)
+        return options
+
+
+def _plain(value):
+    """ConfigDict/list values as plain dicts and lists."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def load_spec(path: str, repo_root: str = '.') -> ExperimentSpec:
+    """Read and check a spec file; relative config paths are taken from
+    ``repo_root``. Raises :class:`SpecError` naming the key at fault."""
+    if not osp.isfile(path):
+        raise SpecError(f'experiment spec {path} not found')
+    cfg = Config.fromfile(path)
+
+    def need(key: str, kind: type):
+        if key not in cfg:
+            raise SpecError(f'{path}: missing key {key!r}')
+        value = _plain(cfg[key])
+        if not isinstance(value, kind):
+            raise SpecError(f'{path}: {key!r} must be a {kind.__name__}, got {value!r}')
+        return value
+
+    arms_cfg = need('arms', dict)
+    if not arms_cfg:
+        raise SpecError(f'{path}: arms is empty')
+    arms = []
+    for name, arm in arms_cfg.items():
+        if not isinstance(arm, dict) or 'config' not in arm:
+            raise SpecError(f"{path}: arms.{name} needs a 'config' path")
+        unknown = set(arm) - {'config', 'cfg_options'}
+        if unknown:
+            raise SpecError(f'{path}: arms.{name} has unknown keys {sorted(unknown)}')
+        config = arm['config']
+        if not osp.isfile(osp.join(repo_root, config)):
+            raise SpecError(f'{path}: arms.{name}.config {config} not found')
+        arms.append(Arm(name, config, dict(arm.get('cfg_options') or {})))
+    baseline = need('baseline', str)
+    if baseline not in arms_cfg:
+        raise SpecError(f'{path}: baseline {baseline!r} is not one of the arms '
+                        f'{list(arms_cfg)}')
+    seeds = need('seeds', list)
+    if not seeds or not all(isinstance(s, int) for s in seeds) or len(set(seeds)) != len(seeds):
+        raise SpecError(f'{path}: seeds must be distinct integers, got {seeds!r}')
+    metrics = need('metrics', dict)
+    bad = {k: v for k, v in metrics.items() if v not in DIRECTIONS}
+    if not metrics or bad:
+        raise SpecError(f"{path}: metrics must map names to 'higher' or 'lower', got {bad}")
+    data = _plain(cfg.get('data'))
+    if data is not None and (not isinstance(data, dict) or 'root' not in data):
+        raise SpecError(f"{path}: data must be a dict with 'root' (and preset, num_train, "
+                        f'num_val), got {data!r}')
+    return ExperimentSpec(
+        path=path, name=osp.splitext(osp.basename(path))[0], description=_docstring(path),
+        arms=arms, baseline=baseline, seeds=list(seeds), metrics=metrics,
+        schedule=dict(_plain(cfg.get('schedule', {}))),
+        cfg_options=dict(_plain(cfg.get('cfg_options', {}))),
+        curves=list(_plain(cfg.get('curves', []))), data=data)
+
+
+def _docstring(path: str) -> str:
+    with open(path) as f:
+        return ast.get_docstring(ast.parse(f.read())) or ''

@@ -1,0 +1,3 @@
+from .hru_hourglass import HRUHourglassNet
+
+__all__ = ['HRUHourglassNet']

@@ -1,0 +1,3 @@
+from .pose_discriminator import PoseDiscriminator
+
+__all__ = ['PoseDiscriminator']

@@ -1,0 +1,3 @@
+from .began_loss import BEGANLoss
+
+__all__ = ['BEGANLoss']

@@ -1,0 +1,3 @@
+from .adversarial_topdown import AdversarialTopdownPoseEstimator
+
+__all__ = ['AdversarialTopdownPoseEstimator']

@@ -1,0 +1,87 @@
+"""Run mmpose's own ``tools/train.py`` / ``tools/test.py`` with the plugin
+imported and with one-line errors for the mistakes users make most."""
+from __future__ import annotations
+
+import json
+import os.path as osp
+import runpy
+import sys
+
+import mmpose
+from mmengine.config import Config
+
+from .errors import TrainingAborted
+from .preflight import DataConfigError, check_data_paths, find_invalid_json
+from .pretrained import PretrainedWeightsUnavailable, check_pretrained_weights
+
+_LOADERS = {
+    'train': ('train_dataloader', 'val_dataloader'),
+    'test': ('test_dataloader', ),
+}
+
+
+def mmpose_tool_path(tool: str) -> str:
+    """Path of a tool script packaged with mmpose (``mmpose/.mim/tools``)."""
+    path = osp.join(osp.dirname(mmpose.__file__), '.mim', 'tools', f'{tool}.py')
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'mmpose installation has no {path}; reinstall mmpose==1.3.2')
+    return path
+
+
+def _fail(message: str) -> int:
+    print(f'error: {message}', file=sys.stderr)
+    return 2
+
+
+def _use_gloo_without_gpu(args, cfg: Config) -> None:
+    """Multi-process runs on a machine without a visible GPU use gloo.
+
+    mmengine's ``init_dist`` for the pytorch launcher always selects a CUDA
+    device, and its DDP wrappers default to ``device_ids=[local_rank]``.
+    With no GPU we create the gloo process group first (from torchrun's
+    environment; mmengine then uses it as it is) and wrap with
+    ``device_ids=None``.
+    """
+    import torch
+    import torch.distributed as dist
+    if args.launcher != 'pytorch' or torch.cuda.is_available():
+        return
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    options = ['model_wrapper_cfg.device_ids=None']
+    if cfg.get('model_wrapper_cfg') is None:
+        options += ['model_wrapper_cfg.type=MMDistributedDataParallel',
+                    'model_wrapper_cfg.broadcast_buffers=False']
+    sys.argv += ['--cfg-options', *options]
+
+
+def run_mmpose_tool(tool: str) -> int:
+    """Parse ``sys.argv`` with mmpose's parser for ``tool``, check the config's
+    data paths, pretrained weights and checkpoint, then run mmpose's
+    ``main()``.  Returns the process exit code."""
+    module = runpy.run_path(mmpose_tool_path(tool), run_name='hrgan_plugin_tool')
+    args = module['parse_args']()
+    if not osp.isfile(args.config):
+        return _fail(f"config file '{args.config}' does not exist")
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    loaders = _LOADERS[tool]
+    if tool == 'train' and (args.no_validate or cfg.get('val_cfg') is None):
+        loaders = loaders[:1]
+    try:
+        if tool == 'test' and not osp.isfile(args.checkpoint):
+            return _fail(f"checkpoint '{args.checkpoint}' does not exist")
+        check_data_paths(cfg, loaders)
+        if tool == 'train' and not args.resume and not cfg.get('load_from'):
+            check_pretrained_weights(cfg.model)
+        _use_gloo_without_gpu(args, cfg)
+        module['main']()
+    except (DataConfigError, PretrainedWeightsUnavailable) as err:
+        return _fail(str(err))
+    except json.JSONDecodeError as err:
+        return _fail(find_invalid_json(cfg, loaders) or f'invalid JSON: {err}')
+    except TrainingAborted as err:
+        print(f'training stopped: {err}', file=sys.stderr)
+        return 1
+    return 0

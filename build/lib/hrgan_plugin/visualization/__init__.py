@@ -1,0 +1,3 @@
+from .training_plots import plot_curves, plot_distributions
+
+__all__ = ['plot_curves', 'plot_distributions']
