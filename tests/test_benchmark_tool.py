@@ -1,4 +1,5 @@
-"""tools/benchmark.py times two configs interleaved and writes the ratios."""
+"""tools/benchmark.py times two configs interleaved, measures each one's peak
+memory in its own process, and writes the ratios."""
 import json
 
 from utils import QUICKSTART_COCO, QUICKSTART_HRGAN, run_tool
@@ -23,6 +24,15 @@ def test_benchmark_compares_two_configs(synthetic_root, tmp_path):
         'hrnet_synthetic-coco_128x96']['train']
     assert 'time ratio (second / first)' in proc.stdout
     assert f'training speed-up of the second: {1 / ratio["train"]:.2f}x' in proc.stdout
+    # peak memory, one process per config
+    memory = result['memory_mib']
+    assert set(memory) == set(rows)
+    for m in memory.values():
+        assert m['peak_rss_mib'] > 200  # torch + mmpose alone take more
+        assert 0 <= m['training_rss_rise_mib'] < m['peak_rss_mib']
+    assert ratio['memory'] == (memory['hrgan_synthetic-coco_128x96']['peak_rss_mib']
+                               / memory['hrnet_synthetic-coco_128x96']['peak_rss_mib'])
+    assert 'memory ratio (second / first)' in proc.stdout
 
 
 def test_benchmark_without_data_is_one_line(tmp_path):

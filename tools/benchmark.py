@@ -8,6 +8,11 @@ timed with and without flip test.  With ``--vs`` the two configs run in the
 same process, interleaved iteration by iteration after warm-up, so the ratio
 is not skewed by a machine that speeds up or slows down.
 
+Peak memory is measured for each config in a separate process running the
+same training iterations: on CPU the peak resident set size of that process
+(and its rise over the moment training starts), on GPU
+``torch.cuda.max_memory_allocated``.
+
 Images come from the synthetic dataset (``make data``) in the format of the
 config's dataset (COCO or MPII), through the config's own pipeline::
 
@@ -55,6 +60,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--data-root', default='data/synthetic/',
                         help='synthetic dataset root (make data)')
     parser.add_argument('--out', default='bench_results/benchmark.json', help='JSON output')
+    parser.add_argument('--no-memory', action='store_true', help='skip the peak-memory runs')
+    parser.add_argument('--memory-only', action='store_true',
+                        help='(internal) train CONFIG alone and print its peak memory as JSON')
     args = parser.parse_args()
     if args.vs_amp and not args.vs:
         parser.error('--vs-amp needs --vs')
@@ -163,8 +171,39 @@ class Bench:
         return {k: statistics.median(v) for k, v in self.times.items() if v}
 
 
+def peak_memory(bench: Bench, args: argparse.Namespace) -> dict[str, float]:
+    """Train ``warmup + iters`` iterations; peak memory in MiB."""
+    import resource
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    if args.device == 'cuda':
+        torch.cuda.reset_peak_memory_stats()
+    for _ in range(args.warmup + args.iters):
+        bench.step(record=False)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out = dict(peak_rss_mib=peak, training_rss_rise_mib=peak - before)
+    if args.device == 'cuda':
+        out['cuda_max_allocated_mib'] = torch.cuda.max_memory_allocated() / 2**20
+    return out
+
+
+def measure_memory(config: str, amp: bool, args: argparse.Namespace) -> dict[str, float]:
+    """:func:`peak_memory` of ``config`` in a fresh process."""
+    import subprocess
+    cmd = [sys.executable, osp.abspath(__file__), config, '--memory-only', '--batch',
+           str(args.batch), '--iters', str(args.iters), '--warmup', str(args.warmup),
+           '--device', args.device, '--data-root', args.data_root] + (['--amp'] if amp else [])
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f'memory run of {config} failed:\n{proc.stderr[-2000:]}')
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def main() -> int:
     args = parse_args()
+    if args.memory_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            print(json.dumps(peak_memory(Bench(args.config, args, tmp, args.amp), args)))
+        return 0
     configs = [args.config] + ([args.vs] if args.vs else [])
     with tempfile.TemporaryDirectory() as tmp:
         try:
@@ -196,6 +235,20 @@ def main() -> int:
         print(f'{"time ratio (second / first)":<48}{"":>12}'
               + ''.join(f'{ratios[k]:>12.3f}' for k in ('train', 'infer', 'infer_flip')))
         print(f'training speed-up of the second: {1 / ratios["train"]:.2f}x')
+    if not args.no_memory:
+        amps = [args.amp, args.amp or args.vs_amp]
+        memory = {name: measure_memory(c, amp, args)
+                  for name, c, amp in zip(names, configs, amps)}
+        result['memory_mib'] = memory
+        key = 'cuda_max_allocated_mib' if args.device == 'cuda' else 'peak_rss_mib'
+        print(f'peak memory ({key}, one process per config, same iterations):')
+        for name, m in memory.items():
+            extra = (f' (+{m["training_rss_rise_mib"]:.0f} MiB once training starts)'
+                     if args.device == 'cpu' else '')
+            print(f'  {name:<46}{m[key]:>10.0f} MiB{extra}')
+        if len(names) == 2:
+            result['ratio']['memory'] = memory[names[1]][key] / memory[names[0]][key]
+            print(f'{"memory ratio (second / first)":<48}{result["ratio"]["memory"]:>12.3f}')
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     with open(args.out, 'w') as f:
         json.dump(result, f, indent=2)
