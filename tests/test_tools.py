@@ -7,6 +7,7 @@ import shutil
 
 from utils import (
     QUICKSTART_COCO,
+    QUICKSTART_HRGAN,
     QUICKSTART_MPII,
     REPO,
     real_coco_options,
@@ -129,3 +130,34 @@ def test_quickstart_draws_predictions(synthetic_root, tmp_path):
         # boxes and skeletons change a visible share of the pixels
         changed = np.abs(drawn.astype(int) - src.astype(int)).max(axis=2) > 60
         assert changed.mean() > 0.005, changed.mean()
+
+
+def test_truncated_checkpoint_is_one_line(trained_run, synthetic_root, tmp_path):
+    """A checkpoint cut short (a crash while copying it) is refused by
+    `--resume` and by tools/test.py with one line naming the file."""
+    cut = tmp_path / 'cut.pth'
+    data = open(trained_run['checkpoint'], 'rb').read()
+    cut.write_bytes(data[:len(data) // 2])
+    work_dir = tmp_path / 'work'
+    train = run_tool('tools/train.py', QUICKSTART_COCO, '--work-dir', str(work_dir),
+                     '--resume', str(cut), '--cfg-options', *synthetic_options(synthetic_root))
+    line = single_error_line(train)
+    assert f"checkpoint '{cut}' cannot be read by torch.load" in line
+    test = run_tool('tools/test.py', QUICKSTART_COCO, str(cut),
+                    '--cfg-options', *synthetic_options(synthetic_root))
+    assert f"checkpoint '{cut}' cannot be read by torch.load" in single_error_line(test)
+    assert cut.read_bytes() == data[:len(data) // 2]  # nothing touched
+
+
+def test_resume_from_another_configs_checkpoint_is_one_line(trained_run, synthetic_root,
+                                                            tmp_path):
+    """An HRNet checkpoint resumed under the HRGAN config: one line naming both
+    files and the discriminator keys the checkpoint lacks; no training starts."""
+    work_dir = tmp_path / 'work'
+    proc = run_tool('tools/train.py', QUICKSTART_HRGAN, '--work-dir', str(work_dir),
+                    '--resume', trained_run['checkpoint'],
+                    '--cfg-options', *synthetic_options(synthetic_root))
+    line = single_error_line(proc)
+    assert f"checkpoint '{trained_run['checkpoint']}' does not match config" in line
+    assert 'missing keys (k_t, discriminator.stem.conv.weight' in line
+    assert not (work_dir / 'last_checkpoint').exists()

@@ -10,6 +10,7 @@ import sys
 import mmpose
 from mmengine.config import Config
 
+from .checkpoint_match import CheckpointError, check_checkpoint_matches, read_checkpoint
 from .errors import TrainingAborted
 from .preflight import DataConfigError, check_data_paths, find_invalid_json
 from .pretrained import PretrainedWeightsUnavailable, check_pretrained_weights
@@ -55,6 +56,33 @@ def _use_gloo_without_gpu(args, cfg: Config) -> None:
     sys.argv += ['--cfg-options', *options]
 
 
+def check_training_checkpoint(args, cfg: Config) -> None:
+    """The checkpoint a training run starts from must be readable (not cut
+    short by a crash), and for ``--resume`` fit the config exactly: mmengine
+    would otherwise stop with a traceback, or silently leave weights random.
+    Raises :class:`CheckpointError` naming the file and the first keys."""
+    from mmengine.runner import find_latest_checkpoint
+    work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        './work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if args.resume == 'auto':
+        path, key = find_latest_checkpoint(work_dir), f'--resume ({work_dir}/last_checkpoint)'
+    elif args.resume is not None:
+        path, key = args.resume, '--resume'
+    else:
+        path, key = cfg.get('load_from'), 'load_from'
+    if not path:
+        return
+    if not osp.isfile(path):
+        raise CheckpointError(f"{key}: checkpoint '{path}' does not exist")
+    state, _ = read_checkpoint(path)
+    if args.resume is not None:
+        from mmpose.registry import MODELS
+        from mmpose.utils import register_all_modules
+        register_all_modules()
+        model = MODELS.build(cfg.model)  # built, not initialised: no weight download
+        check_checkpoint_matches(model.state_dict(), state, path, args.config)
+
+
 def run_mmpose_tool(tool: str) -> int:
     """Parse ``sys.argv`` with mmpose's parser for ``tool``, check the config's
     data paths, pretrained weights and checkpoint, then run mmpose's
@@ -72,12 +100,16 @@ def run_mmpose_tool(tool: str) -> int:
     try:
         if tool == 'test' and not osp.isfile(args.checkpoint):
             return _fail(f"checkpoint '{args.checkpoint}' does not exist")
+        if tool == 'test':
+            read_checkpoint(args.checkpoint)  # a file cut short fails here, in one line
         check_data_paths(cfg, loaders)
         if tool == 'train' and not args.resume and not cfg.get('load_from'):
             check_pretrained_weights(cfg.model)
+        if tool == 'train':
+            check_training_checkpoint(args, cfg)
         _use_gloo_without_gpu(args, cfg)
         module['main']()
-    except (DataConfigError, PretrainedWeightsUnavailable) as err:
+    except (DataConfigError, PretrainedWeightsUnavailable, CheckpointError) as err:
         return _fail(str(err))
     except json.JSONDecodeError as err:
         return _fail(find_invalid_json(cfg, loaders) or f'invalid JSON: {err}')
