@@ -13,7 +13,7 @@ from mmpose.datasets.transforms import PackPoseInputs
 from mmpose.registry import HOOKS, MODELS
 from utils import REPO, assert_same_training_state, run_tool, synthetic_options
 
-from hrgan_plugin.augmentation.occlusion import grid_masks
+from hrgan_plugin.models.augmentation.occlusion import grid_masks
 
 
 class _Pipeline:

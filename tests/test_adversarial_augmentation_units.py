@@ -7,7 +7,10 @@ from mmengine.structures import InstanceData, PixelData
 from mmpose.registry import KEYPOINT_CODECS, MODELS
 from mmpose.structures import PoseDataSample
 
-from hrgan_plugin.augmentation.distributions import (
+from hrgan_plugin.engine.hooks import adversarial_augmentation_hook
+from hrgan_plugin.engine.hooks.adversarial_augmentation_hook import AdversarialAugmentationHook
+from hrgan_plugin.models.augmentation.adversarial_augmenter import scale_rotate_samples
+from hrgan_plugin.models.augmentation.distributions import (
     BoundedGaussianBins,
     aho_pretrain_targets,
     asr_pretrain_targets,
@@ -15,10 +18,7 @@ from hrgan_plugin.augmentation.distributions import (
     reward_penalty_target,
     sample_bins,
 )
-from hrgan_plugin.augmentation.occlusion import apply_masks, grid_masks
-from hrgan_plugin.engine.hooks import adversarial_augmentation_hook
-from hrgan_plugin.engine.hooks.adversarial_augmentation_hook import AdversarialAugmentationHook
-from hrgan_plugin.models.augmentation.adversarial_augmenter import scale_rotate_samples
+from hrgan_plugin.models.augmentation.occlusion import apply_masks, grid_masks
 
 
 @pytest.mark.parametrize('probs,index,harder,clip,expected', [

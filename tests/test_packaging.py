@@ -6,6 +6,7 @@ the shipped configs and train one iteration."""
 import glob
 import os
 import os.path as osp
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -46,9 +47,13 @@ def test_pip_install_into_an_existing_environment(synthetic_root, tmp_path):
         f.write(sysconfig.get_paths()['purelib'] + '\n')
     # README: `pip install --no-deps .` (the environment's own mmpose stack stays as it is);
     # offline here, hence no index and no build isolation
+    # (from a copy of the checkout: pip builds in the source tree)
+    checkout = tmp_path / 'checkout'
+    shutil.copytree(REPO, checkout, ignore=shutil.ignore_patterns(
+        '.venv', '.git', 'data', 'work_dirs', 'docs', 'tests', '__pycache__', '*.egg-info'))
     install = subprocess.run([python, '-m', 'pip', 'install', '--no-deps', '--no-index',
-                              '--no-build-isolation', REPO],
-                             capture_output=True, text=True, cwd=str(tmp_path))
+                              '--no-build-isolation', '.'],
+                             capture_output=True, text=True, cwd=str(checkout))
     assert install.returncode == 0, install.stdout[-2000:] + install.stderr[-2000:]
     installed = glob.glob(osp.join(site, 'hrgan_plugin', '**', '*.py'), recursive=True)
     packaged = {osp.relpath(p, site) for p in installed}

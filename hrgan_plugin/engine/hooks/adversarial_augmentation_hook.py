@@ -16,8 +16,6 @@ from mmpose.datasets.transforms import PackPoseInputs
 from mmpose.registry import HOOKS
 from torch import Tensor
 
-from ...augmentation.distributions import entropy
-from ...augmentation.occlusion import apply_masks
 from ...models.augmentation.adversarial_augmenter import (
     DISTRIBUTIONS,
     AdversarialAugmenter,
@@ -25,6 +23,8 @@ from ...models.augmentation.adversarial_augmenter import (
     per_sample_loss,
     scale_rotate_samples,
 )
+from ...models.augmentation.distributions import entropy
+from ...models.augmentation.occlusion import apply_masks
 from ...utils.batch_norm import frozen_bn_statistics
 from ...utils.model_wrappers import resolve_module, unwrap_model
 from ...visualization import plot_distributions

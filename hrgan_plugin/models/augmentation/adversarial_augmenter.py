@@ -18,20 +18,20 @@ import torch.nn.functional as F
 from mmpose.registry import MODELS
 from torch import Tensor
 
-from ...augmentation.distributions import (
+from .distributions import (
     BoundedGaussianBins,
     aho_pretrain_targets,
     asr_pretrain_targets,
     reward_penalty_target,
     sample_bins,
 )
-from ...augmentation.geometry import (
+from .geometry import (
     scale_from_exponent,
     scale_rotation_matrices,
     transform_keypoints,
     warp_images,
 )
-from ...augmentation.occlusion import grid_masks
+from .occlusion import grid_masks
 
 DISTRIBUTIONS = ('scale', 'rotation', 'occlusion')
 #: distribution name -> (rows of the adversarial samples it covers, target probabilities)

@@ -1,3 +1,0 @@
-from .load_image_or_skip import LoadImageOrSkip
-
-__all__ = ['LoadImageOrSkip']

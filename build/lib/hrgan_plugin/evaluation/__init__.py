@@ -1,3 +1,0 @@
-from .metrics import OcclusionPCKMetric
-
-__all__ = ['OcclusionPCKMetric']

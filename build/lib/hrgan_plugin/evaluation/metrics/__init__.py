@@ -1,3 +1,0 @@
-from .occlusion_pck_metric import OcclusionPCKMetric
-
-__all__ = ['OcclusionPCKMetric']

@@ -1,3 +1,0 @@
-from .hru_hourglass import HRUHourglassNet
-
-__all__ = ['HRUHourglassNet']

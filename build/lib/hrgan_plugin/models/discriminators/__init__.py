@@ -1,3 +1,0 @@
-from .pose_discriminator import PoseDiscriminator
-
-__all__ = ['PoseDiscriminator']

@@ -1,3 +1,0 @@
-from .began_loss import BEGANLoss
-
-__all__ = ['BEGANLoss']

@@ -1,3 +1,0 @@
-from .adversarial_topdown import AdversarialTopdownPoseEstimator
-
-__all__ = ['AdversarialTopdownPoseEstimator']

@@ -1,3 +1,0 @@
-from .training_plots import plot_curves, plot_distributions
-
-__all__ = ['plot_curves', 'plot_distributions']
