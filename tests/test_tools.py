@@ -161,3 +161,27 @@ def test_resume_from_another_configs_checkpoint_is_one_line(trained_run, synthet
     assert f"checkpoint '{trained_run['checkpoint']}' does not match config" in line
     assert 'missing keys (k_t, discriminator.stem.conv.weight' in line
     assert not (work_dir / 'last_checkpoint').exists()
+
+
+def test_unreadable_validation_image_is_one_line(trained_run, synthetic_root, tmp_path):
+    """Training skips an unreadable image; validation and testing must score
+    every image, so they stop with one line naming the file."""
+    val_images = tmp_path / 'val_images'
+    shutil.copytree(osp.join(synthetic_root, 'images', 'val'), val_images)
+    with open(osp.join(synthetic_root, 'annotations', 'coco_val.json')) as f:
+        broken = val_images / json.load(f)['images'][0]['file_name']
+    broken.write_bytes(b'not a jpeg')
+    opts = [*synthetic_options(synthetic_root),
+            f'val_dataloader.dataset.data_prefix.img={val_images}/',
+            f'test_dataloader.dataset.data_prefix.img={val_images}/']
+    train = run_tool('tools/train.py', QUICKSTART_COCO, '--work-dir', str(tmp_path / 'work'),
+                     '--cfg-options', *opts, 'train_dataloader.dataset.indices=8')
+    assert train.returncode == 1 and 'Traceback' not in train.stderr, train.stderr[-3000:]
+    line = train.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"training stopped: image '{broken}' cannot be read"), line
+    assert osp.isfile(tmp_path / 'work' / 'epoch_1.pth')  # the trained epoch is kept
+    test = run_tool('tools/test.py', QUICKSTART_COCO, trained_run['checkpoint'],
+                    '--cfg-options', *opts)
+    assert test.returncode == 1 and 'Traceback' not in test.stderr, test.stderr[-3000:]
+    assert test.stderr.strip().splitlines()[-1].startswith(
+        f"testing stopped: image '{broken}' cannot be read")

@@ -24,7 +24,7 @@ train_pipeline = [
     dict(type='PackPoseInputs'),
 ]
 val_pipeline = [
-    dict(type='LoadImage'),
+    dict(type='LoadImageOrFail'),  # an unreadable image stops evaluation with one line
     dict(type='GetBBoxCenterScale'),
     dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(type='PackPoseInputs'),

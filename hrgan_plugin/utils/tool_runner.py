@@ -114,6 +114,11 @@ def run_mmpose_tool(tool: str) -> int:
     except json.JSONDecodeError as err:
         return _fail(find_invalid_json(cfg, loaders) or f'invalid JSON: {err}')
     except TrainingAborted as err:
-        print(f'training stopped: {err}', file=sys.stderr)
+        # raised in a data-loader worker, the message carries the worker's
+        # traceback and ends with 'module.Class: message'
+        last = [ln for ln in str(err).splitlines() if ln.strip()][-1]
+        prefix = f'{type(err).__module__}.{type(err).__name__}: '
+        what = 'training' if tool == 'train' else 'testing'
+        print(f'{what} stopped: {last.removeprefix(prefix)}', file=sys.stderr)
         return 1
     return 0

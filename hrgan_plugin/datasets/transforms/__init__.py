@@ -1,3 +1,4 @@
+from .load_image_or_fail import LoadImageOrFail, UnreadableImageError
 from .load_image_or_skip import LoadImageOrSkip
 
-__all__ = ['LoadImageOrSkip']
+__all__ = ['LoadImageOrFail', 'LoadImageOrSkip', 'UnreadableImageError']

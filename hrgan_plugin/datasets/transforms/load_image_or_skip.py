@@ -31,3 +31,4 @@ class LoadImageOrSkip(LoadImage):
                       logger='current', level=30)
             return None
         return out
+
