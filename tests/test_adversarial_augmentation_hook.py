@@ -138,3 +138,18 @@ def test_resume_restores_augmentation_net_and_phase(synthetic_root, tmp_path):
     with open(osp.join(split, 'adversarial_augmentation.jsonl')) as f:
         phases = [json.loads(line)['phase'] for line in f]
     assert phases == ['pretrain'] * 6 + ['joint'] * 2  # one log, continued across the resume
+
+
+def test_feature_maps_coarser_than_the_grid_are_one_line(synthetic_root, tmp_path):
+    """An occlusion grid finer than the features the augmentation net reads
+    (or AHO masks) would lose cells: the run stops at its first iteration
+    with one line naming the hook's key."""
+    config = osp.join(REPO, 'configs', 'quickstart', 'hrnet_asr-aho_synthetic-mpii_128x128.py')
+    proc = run_tool('tools/train.py', config, '--work-dir', str(tmp_path), '--cfg-options',
+                    *synthetic_options(synthetic_root, 'mpii'),
+                    'custom_hooks.4.occlusion_grid=(64,64)')
+    assert proc.returncode == 1 and 'Traceback' not in proc.stderr, proc.stderr[-3000:]
+    assert proc.stderr.strip().splitlines()[-1] == (
+        'training stopped: AdversarialAugmentationHook.feature_modules: feature maps of size '
+        '(32, 32) (h, w) are smaller than occlusion_grid (64, 64) (w, h); choose modules of a '
+        'finer stride in feature_modules, or a coarser occlusion_grid')

@@ -8,14 +8,13 @@ from collections.abc import Sequence
 from typing import Optional
 
 import torch
-import torch.nn as nn
 from mmengine.dist import all_reduce_params, broadcast, get_rank, is_main_process
 from mmengine.hooks import Hook
 from mmengine.registry import OPTIMIZERS
-from mmpose.datasets.transforms import PackPoseInputs
 from mmpose.registry import HOOKS
 from torch import Tensor
 
+from ...datasets.pipeline_utils import pack_transformed_keypoints
 from ...models.augmentation.adversarial_augmenter import (
     DISTRIBUTIONS,
     AdversarialAugmenter,
@@ -26,9 +25,15 @@ from ...models.augmentation.adversarial_augmenter import (
 from ...models.augmentation.distributions import entropy
 from ...models.augmentation.occlusion import apply_masks
 from ...utils.batch_norm import frozen_bn_statistics
-from ...utils.model_wrappers import resolve_module, unwrap_model
+from ...utils.errors import TrainingAborted
+from ...utils.model_wrappers import heatmap_output_layer, resolve_module, unwrap_model
 from ...visualization import plot_distributions
 from .hook_state import CheckpointStateMixin
+
+
+class FeatureGridError(TrainingAborted):
+    """The configured feature maps are coarser than the occlusion grid."""
+
 
 #: (features read by the augmentation net, features occluded by AHO) per backbone
 DEFAULT_MODULES = {
@@ -156,40 +161,12 @@ class AdversarialAugmentationHook(CheckpointStateMixin, Hook):
                     resolve_module(model, name).register_forward_hook(hook)
                 except KeyError as e:
                     raise KeyError(f'AdversarialAugmentationHook.{key}: {e.args[0]}') from None
-        self._prediction_layer(head).register_forward_hook(self._capture_prediction)
-        self._pack_transformed(runner.train_dataloader.dataset)
+        heatmap_output_layer(head).register_forward_hook(self._capture_prediction)
+        pack_transformed_keypoints(runner.train_dataloader.dataset)
         self.device = next(model.parameters()).device
         if self._pending_state is not None:
             self._build(self._pending_state['in_channels'])
             self._load(self._pending_state)
-
-    @staticmethod
-    def _prediction_layer(head: nn.Module) -> nn.Module:
-        """The head's last layer, which emits the (last stage's) heatmaps.
-        Heads compute their loss through ``self.forward``, which bypasses
-        hooks on the head itself, so the prediction is read here."""
-        if isinstance(getattr(head, 'final_layer', None), nn.Module):
-            return head.final_layer
-        if isinstance(getattr(head, 'multi_final_layers', None), nn.ModuleList):
-            return head.multi_final_layers[-1]
-        raise ValueError(f'AdversarialAugmentationHook supports heatmap heads with '
-                         f'`final_layer` or `multi_final_layers`, not {type(head).__name__}')
-
-    @staticmethod
-    def _pack_transformed(dataset) -> None:
-        datasets, packers = [dataset], []
-        while datasets:
-            ds = datasets.pop()
-            datasets += list(getattr(ds, 'datasets', []))
-            if hasattr(ds, 'dataset'):
-                datasets.append(ds.dataset)
-            packers += [t for t in getattr(getattr(ds, 'pipeline', None), 'transforms', [])
-                        if isinstance(t, PackPoseInputs)]
-        if not packers:
-            raise ValueError('AdversarialAugmentationHook: the train pipeline has no '
-                             'PackPoseInputs')
-        for t in packers:
-            t.pack_transformed = True
 
     def _build(self, in_channels: list[int]) -> None:
         net = self.augmenter.build_net(in_channels).to(self.device)
@@ -207,9 +184,22 @@ class AdversarialAugmentationHook(CheckpointStateMixin, Hook):
         if self._masks is None:
             return None
         rows, masks = self._masks
+        outs = output if isinstance(output, (list, tuple)) else [output]
+        self._check_grid('mask_modules', outs)
         if isinstance(output, (list, tuple)):
             return type(output)(apply_masks(o, masks, rows) for o in output)
         return apply_masks(output, masks, rows)
+
+    def _check_grid(self, key: str, maps: list[Tensor]) -> None:
+        """Every feature map must have at least one pixel per occlusion-grid
+        cell, or cells vanish from the masks and the net's grid."""
+        gw, gh = self.augmenter.occlusion_grid
+        small = [tuple(m.shape[-2:]) for m in maps if m.shape[-2] < gh or m.shape[-1] < gw]
+        if small:
+            raise FeatureGridError(
+                f'AdversarialAugmentationHook.{key}: feature maps of size {small[0]} (h, w) are '
+                f'smaller than occlusion_grid {(gw, gh)} (w, h); choose modules of a finer '
+                f'stride in {key}, or a coarser occlusion_grid')
 
     def _capture_prediction(self, module, args, output) -> None:
         if self._capture_pred:
@@ -240,6 +230,7 @@ class AdversarialAugmentationHook(CheckpointStateMixin, Hook):
         with torch.no_grad(), frozen_bn_statistics(model):
             preds = model.head(model.extract_feat(ref['inputs']))
         features, self._features = self._features, None
+        self._check_grid('feature_modules', features)
         pred = preds[-1] if isinstance(preds, (list, tuple)) else preds
         ref_loss = per_sample_loss(pred, gt, weight)
         if self.augmenter.net is None:
