@@ -45,7 +45,8 @@ $(STAMP): Makefile setup.cfg
 	$(PIP) install openmim==0.3.9
 	$(PIP) install $(STACK_SPEC) --no-deps
 	$(PIP) install json_tricks munkres scipy matplotlib pillow shapely terminaltables pycocotools \
-		addict rich termcolor yapf "opencv-python<5" tqdm six onnx onnxruntime pytest ruff
+		addict rich termcolor yapf "opencv-python<5" tqdm six onnx onnxruntime pytest ruff \
+		seaborn  # for mmpose tools/analysis_tools/analyze_logs.py
 	@echo "    restoring setuptools>=77,<81 (openmim's openxlab pins 60.x; torch needs >=77, mmengine pkg_resources)"
 	$(PIP) install "setuptools>=77,<81"
 	@echo "==> [7/7] hrgan_plugin (editable)"

@@ -185,3 +185,25 @@ def test_unreadable_validation_image_is_one_line(trained_run, synthetic_root, tm
     assert test.returncode == 1 and 'Traceback' not in test.stderr, test.stderr[-3000:]
     assert test.stderr.strip().splitlines()[-1].startswith(
         f"testing stopped: image '{broken}' cannot be read")
+
+
+def test_mmpose_analysis_tools_run_on_our_logs_and_configs(trained_run, tmp_path):
+    """mmpose's own tools/analysis_tools on a training log and a config of
+    ours, in the environment `make install` builds (seaborn included)."""
+    import glob
+
+    import mmpose
+    tools = osp.join(osp.dirname(mmpose.__file__), '.mim', 'tools', 'analysis_tools')
+    logs = [p for p in glob.glob(osp.join(trained_run['work_dir'], '*', 'vis_data', '*.json'))
+            if osp.basename(p) != 'scalars.json']
+    assert len(logs) == 1, logs
+    out = tmp_path / 'loss.png'
+    plot = run_tool(osp.join(tools, 'analyze_logs.py'), 'plot_curve', logs[0], '--keys',
+                    'loss_kpt', '--backend', 'Agg', '--out', str(out))
+    assert plot.returncode == 0, plot.stderr[-2000:]
+    assert out.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    timing = run_tool(osp.join(tools, 'analyze_logs.py'), 'cal_train_time', logs[0])
+    assert timing.returncode == 0 and 'average iter time' in timing.stdout, timing.stderr[-2000:]
+    printed = run_tool(osp.join(tools, 'print_config.py'), QUICKSTART_HRGAN)
+    assert printed.returncode == 0 and "type='SafeCheckpointHook'" in printed.stdout, \
+        printed.stderr[-2000:]
