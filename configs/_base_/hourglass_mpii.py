@@ -28,15 +28,25 @@ train_pipeline = [
     dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs'),
 ]
+val_pipeline = [
+    dict(type='LoadImageOrFail'),  # an unreadable image stops evaluation with one line
+    dict(type='GetBBoxCenterScale'),
+    dict(type='TopdownAffine', input_size=codec['input_size']),
+    dict(type='PackPoseInputs'),
+]
 # Fast training recipe (README, 'Fast training'): cuDNN autotuning and loaders
 # that keep a GPU fed; channels-last is ChannelsLastHook below, AMP the --amp
 # switch of tools/train.py.
 env_cfg = dict(cudnn_benchmark=True)
 train_dataloader = dict(num_workers=8, persistent_workers=True, pin_memory=True,
                         dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(num_workers=4, persistent_workers=True, pin_memory=True)
+val_dataloader = dict(num_workers=4, persistent_workers=True, pin_memory=True,
+                      dataset=dict(pipeline=val_pipeline))
 test_dataloader = val_dataloader
 
+# Checkpoints: atomic writes, never with non-finite weights, loadable by plain
+# torch.load (README, 'Reliability').
+default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))
 custom_hooks = [
     dict(type='SyncBuffersHook'),
     dict(type='EpochSeedHook'),
