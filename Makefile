@@ -87,7 +87,7 @@ evidence: install
 	done
 
 test: install
-	$(PY) -m pytest tests -q -m "not slow"
+	$(PY) -m pytest tests -q -m "not slow" --durations=12
 
 test-all: install
 	$(PY) -m pytest tests -q

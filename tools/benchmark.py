@@ -9,8 +9,9 @@ same process, interleaved iteration by iteration after warm-up, so the ratio
 is not skewed by a machine that speeds up or slows down.
 
 Peak memory is measured for each config in a separate process running the
-same training iterations: on CPU the peak resident set size of that process
-(and its rise over the moment training starts), on GPU
+same training iterations: on CPU (Linux) the peak resident set size of that
+process during training (reset once the runner is built) and its rise over
+the resident size when training starts, on GPU
 ``torch.cuda.max_memory_allocated``.
 
 Images come from the synthetic dataset (``make data``) in the format of the
@@ -171,16 +172,26 @@ class Bench:
         return {k: statistics.median(v) for k, v in self.times.items() if v}
 
 
+def _status_mib(field: str) -> float:
+    """``VmRSS`` / ``VmHWM`` of this process from /proc, in MiB."""
+    with open('/proc/self/status') as f:
+        line = next(ln for ln in f if ln.startswith(field + ':'))
+    return int(line.split()[1]) / 1024  # kB
+
+
 def peak_memory(bench: Bench, args: argparse.Namespace) -> dict[str, float]:
-    """Train ``warmup + iters`` iterations; peak memory in MiB."""
-    import resource
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    """Train ``warmup + iters`` iterations; peak memory in MiB. On CPU the
+    peak RSS is reset (``/proc/self/clear_refs``) once the runner is built,
+    so it is the peak of the training iterations, not of the set-up."""
+    with open('/proc/self/clear_refs', 'w') as f:
+        f.write('5')  # reset VmHWM to the current RSS
+    start = _status_mib('VmRSS')
     if args.device == 'cuda':
         torch.cuda.reset_peak_memory_stats()
     for _ in range(args.warmup + args.iters):
         bench.step(record=False)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    out = dict(peak_rss_mib=peak, training_rss_rise_mib=peak - before)
+    peak = _status_mib('VmHWM')
+    out = dict(peak_rss_mib=peak, training_rss_rise_mib=peak - start)
     if args.device == 'cuda':
         out['cuda_max_allocated_mib'] = torch.cuda.max_memory_allocated() / 2**20
     return out
