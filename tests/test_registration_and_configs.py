@@ -12,11 +12,12 @@ import hrgan_plugin  # noqa: F401
 
 REGISTERED = {
     'MODELS': ['AdversarialTopdownPoseEstimator', 'PoseDiscriminator', 'BEGANLoss',
-               'HRUHourglassNet', 'AugmentationNet'],
+               'HRUHourglassNet', 'AugmentationNet', 'AdversarialAugmenter'],
     'HOOKS': ['BoundaryEquilibriumHook', 'AdversarialAugmentationHook', 'EpochSeedHook',
-              'TrainingCurveHook', 'ChannelsLastHook'],
+              'TrainingCurveHook', 'ChannelsLastHook', 'SafeCheckpointHook',
+              'DivergenceGuardHook'],
     'OPTIM_WRAPPER_CONSTRUCTORS': ['GANOptimWrapperConstructor'],
-    'TRANSFORMS': ['LoadImageOrSkip'],
+    'TRANSFORMS': ['LoadImageOrSkip', 'LoadImageOrFail'],
 }
 # model configs; configs/experiments/ holds experiment specs (tests/test_experiment.py),
 # _base_/ folders the fragments the configs are built from
