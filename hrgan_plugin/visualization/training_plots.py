@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-DISTRIBUTIONS = ('scale', 'rotation', 'occlusion')
+from ..models.augmentation.adversarial_augmenter import DISTRIBUTIONS
 
 
 def _figure(width: float, height: float):
