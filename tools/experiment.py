@@ -46,6 +46,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('spec', help='experiment spec (configs/experiments/*.py)')
     parser.add_argument('--seeds', type=int, nargs='+', help="override the spec's seeds")
+    parser.add_argument('--arms', nargs='+',
+                        help='train and report these arms only (the baseline is always kept)')
     parser.add_argument('--out', help='output folder (default work_dirs/experiments/NAME)')
     parser.add_argument('--jobs', type=int, default=1, help='runs side by side')
     parser.add_argument('--device', choices=('cpu', 'cuda'),
@@ -255,6 +257,13 @@ def main(argv=None) -> int:
         return 2
     if args.seeds:
         spec.seeds = list(args.seeds)
+    if args.arms:
+        unknown = sorted(set(args.arms) - {a.name for a in spec.arms})
+        if unknown:
+            print(f'error: --arms {unknown} not in {args.spec} (arms: '
+                  f'{[a.name for a in spec.arms]})', file=sys.stderr)
+            return 2
+        spec.arms = [a for a in spec.arms if a.name in args.arms or a.name == spec.baseline]
     if args.device is None:
         import torch
         args.device = 'cuda' if torch.cuda.is_available() else 'cpu'

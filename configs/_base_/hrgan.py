@@ -33,14 +33,17 @@ hrgan_model_wrapper_cfg = dict(
     find_unused_parameters=False)
 
 # k_t update after every iteration, and its curves (with L_real, L_fake,
-# M_global and the generator's adversarial loss) in <work_dir>/equilibrium.png.
+# M_global, the generator's adversarial loss and adv_grad_ratio, the
+# adversarial term's share of G's gradient, measured every 50 iterations) in
+# <work_dir>/equilibrium.png.
 # The divergence guard stops the run on a non-finite loss, or when D collapses
 # (L_real below 1e-8, i.e. a perfect reconstruction of real heatmaps) or
 # L_fake explodes (above 1, heatmap-MSE scale: typical values are 1e-3) for
 # 200 consecutive iterations.
 hrgan_hooks = [
     dict(type='BoundaryEquilibriumHook', gamma=0.5, lambda_k=1e-3),
-    dict(type='TrainingCurveHook', keys=['k_t', 'loss_real', 'loss_fake', 'M_global', 'loss_adv'],
+    dict(type='TrainingCurveHook',
+         keys=['k_t', 'loss_real', 'loss_fake', 'M_global', 'loss_adv', 'adv_grad_ratio'],
          out_file='equilibrium.png'),
     dict(type='DivergenceGuardHook', limits=dict(loss_real=(1e-8, None), loss_fake=(None, 1.0)),
          patience=200),

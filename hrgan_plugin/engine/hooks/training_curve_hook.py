@@ -43,6 +43,7 @@ class TrainingCurveHook(CheckpointStateMixin, Hook):
         self.interval = interval
         self.out_file = out_file
         self.history: dict[str, list[tuple[int, float]]] = {k: [] for k in self.keys}
+        self._seen: dict[str, int] = {}
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs: Optional[dict] = None) -> None:
@@ -51,7 +52,10 @@ class TrainingCurveHook(CheckpointStateMixin, Hook):
         scalars = runner.message_hub.log_scalars
         for key in self.keys:
             buf = scalars.get(f'train/{key}')
-            if buf is not None:
+            # a key logged on some iterations only (adv_grad_ratio) is recorded
+            # once per new value, not repeated until the next one
+            if buf is not None and len(buf.data[0]) != self._seen.get(key):
+                self._seen[key] = len(buf.data[0])
                 self.history[key].append((runner.iter + 1, float(buf.current())))
 
     def after_val_epoch(self, runner, metrics=None) -> None:

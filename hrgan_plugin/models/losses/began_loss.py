@@ -28,7 +28,10 @@ class BEGANLoss(nn.Module):
         reduction (str): ``'mean'`` averages the squared errors over all
             elements (per-pixel MSE, the scale of mmpose's
             ``KeypointMSELoss``); ``'sum'`` sums over joints and pixels as the
-            slides write it, then averages over the batch. Defaults to 'mean'.
+            slides write it, then averages over the batch; with a per-pixel
+            mean heatmap loss that scales ``lambda_G`` by K*H*W, so
+            :class:`AdversarialTopdownPoseEstimator` refuses it. The reference
+            code uses the mean. Defaults to 'mean'.
         adv_target (str): ``'gt'`` or ``'pred'``, see above. Defaults to 'gt'.
         use_target_weight (bool): multiply each joint's error by its keypoint
             weight ``(N, K)`` (the slides' "target weight" ablation).

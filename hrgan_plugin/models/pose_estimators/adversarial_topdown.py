@@ -28,11 +28,19 @@ class AdversarialTopdownPoseEstimator(TopdownPoseEstimator):
     Each training step, as in the slides:
 
     1. G predicts heatmaps ``C^`` (the last stage's, for multi-stage heads).
-    2. D step(s): ``L_D = L_real - k_t * L_fake`` on ``C`` and ``C^.detach()``
-       (one D forward over the concatenated batch).
+    2. D step(s): ``L_D = L_real - k_t * L_fake`` on ``C`` and ``C^.detach()``,
+       real and fake in two D forwards (BatchNorm statistics per batch, as
+       in every reference implementation).
     3. G step: ``L_G = L_MSE + lambda_G * L_adv`` with ``L_MSE`` the head's
-       own heatmap loss and ``L_adv`` from ``adversarial_loss``; gradients
-       flow through D into G but D's own weight gradients are not computed.
+       own heatmap loss and ``L_adv`` from ``adversarial_loss``, through a
+       fresh forward of the updated D; gradients flow through D into G but
+       D's own weight gradients are not computed.
+
+    Every ``adv_grad_interval`` iterations the G step also logs
+    ``adv_grad_ratio = ||grad_G(lambda_G L_adv)|| / ||grad_G(L_MSE)||`` over
+    the generator's parameters (two extra backward passes on those
+    iterations only): the share of the generator's update the adversarial
+    game accounts for.
 
     ``k_t`` is a buffer (saved with the weights, so ``--resume`` continues
     it); :class:`BoundaryEquilibriumHook` updates it after every iteration,
@@ -54,12 +62,17 @@ class AdversarialTopdownPoseEstimator(TopdownPoseEstimator):
         discriminator (dict): D config, e.g. ``dict(type='PoseDiscriminator')``;
             ``num_keypoints`` defaults to the head's ``out_channels`` and must
             equal it when given.
-        adversarial_loss (dict): ``dict(type='BEGANLoss', ...)``.
+        adversarial_loss (dict): ``dict(type='BEGANLoss', ...)`` or
+            ``dict(type='NonSaturatingGANLoss')`` (a classifier D). A
+            ``reduction='sum'`` loss is refused: the head's heatmap loss is a
+            mean, so a summed ``L_adv`` would scale ``lambda_G`` by K*H*W.
         lambda_g (float): weight ``lambda_G`` of ``L_adv``. Defaults to 1e-4.
         disc_steps (int): D updates per G update. Defaults to 1.
         warmup_iters (int): iterations trained with ``L_MSE`` only before
             the adversarial game starts. Defaults to 0.
         k_init (float): ``k_0``. Defaults to 0.
+        adv_grad_interval (int): iterations between ``adv_grad_ratio``
+            measurements; 0 turns the meter off. Defaults to 50.
     """
 
     def __init__(self,
@@ -72,6 +85,7 @@ class AdversarialTopdownPoseEstimator(TopdownPoseEstimator):
                  disc_steps: int = 1,
                  warmup_iters: int = 0,
                  k_init: float = 0.0,
+                 adv_grad_interval: int = 50,
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
@@ -86,6 +100,14 @@ class AdversarialTopdownPoseEstimator(TopdownPoseEstimator):
             raise ValueError(f'disc_steps must be >= 1, got {disc_steps}')
         if not 0.0 <= k_init <= 1.0:
             raise ValueError(f'k_init must lie in [0, 1], got {k_init}')
+        if adv_grad_interval < 0:
+            raise ValueError(f'adv_grad_interval must be >= 0, got {adv_grad_interval}')
+        if adversarial_loss.get('reduction') == 'sum':
+            raise ValueError(
+                f"model.adversarial_loss.reduction='sum' sums L_adv over K*H*W elements while "
+                f"the head's heatmap loss ({type(getattr(self.head, 'loss_module', None)).__name__}) is a "
+                f"per-pixel mean, which silently multiplies lambda_G by K*H*W; use "
+                f"reduction='mean' (the reference code's nn.MSELoss) and set lambda_g")
         # D's random construction must not shift the random stream from which
         # the generator is initialised: with the same seed, G starts exactly
         # as the TopdownPoseEstimator of the baseline config (paired runs).
@@ -95,6 +117,7 @@ class AdversarialTopdownPoseEstimator(TopdownPoseEstimator):
         self.lambda_g = lambda_g
         self.disc_steps = disc_steps
         self.warmup_iters = warmup_iters
+        self.adv_grad_interval = adv_grad_interval
         self.register_buffer('k_t', torch.tensor(float(k_init)))
 
     def _matching_discriminator(self, discriminator: ConfigType) -> dict:
@@ -139,17 +162,37 @@ class AdversarialTopdownPoseEstimator(TopdownPoseEstimator):
                 loss_adv = self.adversarial_loss.adversarial_loss(recon_fake, gt, pred, weights)
                 loss_g = loss_kpt + self.lambda_g * loss_adv
                 log_vars['loss_adv'] = loss_adv.detach()
+                if self._measure_now():
+                    log_vars['adv_grad_ratio'] = self.adversarial_gradient_ratio(
+                        loss_kpt, self.lambda_g * loss_adv)
         self._generator_update(g_optim, loss_g)
         log_vars.update(loss_kpt=loss_kpt.detach(), loss_g=loss_g.detach(),
                         acc_pose=self._accuracy(pred, gt, weights))
         return log_vars
 
+    def _generator_parameters(self) -> list[nn.Parameter]:
+        return [p for name, p in self.named_parameters()
+                if not name.startswith('discriminator.') and p.requires_grad]
+
+    def _measure_now(self) -> bool:
+        return bool(self.adv_grad_interval) and self._iter() % self.adv_grad_interval == 0
+
+    def adversarial_gradient_ratio(self, loss_kpt: Tensor, weighted_adv: Tensor) -> Tensor:
+        """``||grad_G(weighted_adv)|| / ||grad_G(loss_kpt)||`` over the
+        generator's parameters (this rank's gradients, before any update)."""
+        params = self._generator_parameters()
+        norms = []
+        for loss in (weighted_adv, loss_kpt):
+            grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
+            norms.append(torch.linalg.vector_norm(torch.stack(
+                [torch.linalg.vector_norm(g) for g in grads if g is not None])))
+        return (norms[0] / norms[1].clamp_min(1e-30)).detach()
+
     def _generator_update(self, g_optim, loss_g: Tensor) -> None:
         """``g_optim.update_params(loss_g)``, but backpropagating into the
         generator's parameters only: D's weight gradients, which the G step
         never uses, are not computed (nor synchronised across ranks)."""
-        params = [p for name, p in self.named_parameters()
-                  if not name.startswith('discriminator.') and p.requires_grad]
+        params = self._generator_parameters()
         g_optim.backward(g_optim.scale_loss(loss_g), inputs=params)
         if g_optim.should_update():
             g_optim.step()
@@ -163,10 +206,12 @@ class AdversarialTopdownPoseEstimator(TopdownPoseEstimator):
 
     def _discriminator_step(self, d_optim, inputs: Tensor, gt: Tensor, fake: Tensor,
                             weights: Tensor) -> dict[str, Tensor]:
-        """``L_D = L_real - k_t L_fake``; real and fake go through D together."""
+        """``L_D`` from ``adversarial_loss`` (BEGAN: ``L_real - k_t L_fake``);
+        real and fake go through D in separate forwards, so each BatchNorm
+        normalises a batch of one kind."""
         with d_optim.optim_context(self.discriminator):
-            recon = self.discriminator(torch.cat([gt, fake]), torch.cat([inputs, inputs]))
-            recon_real, recon_fake = recon.chunk(2)
+            recon_real = self.discriminator(gt, inputs)
+            recon_fake = self.discriminator(fake, inputs)
             losses = self.adversarial_loss.discriminator_losses(
                 recon_real, gt, recon_fake, fake, self.k_t, weights)
         d_optim.update_params(losses['loss_d'])
