@@ -103,11 +103,12 @@ class AdversarialTopdownPoseEstimator(TopdownPoseEstimator):
         if adv_grad_interval < 0:
             raise ValueError(f'adv_grad_interval must be >= 0, got {adv_grad_interval}')
         if adversarial_loss.get('reduction') == 'sum':
+            head_loss = type(getattr(self.head, 'loss_module', None)).__name__
             raise ValueError(
                 f"model.adversarial_loss.reduction='sum' sums L_adv over K*H*W elements while "
-                f"the head's heatmap loss ({type(getattr(self.head, 'loss_module', None)).__name__}) is a "
-                f"per-pixel mean, which silently multiplies lambda_G by K*H*W; use "
-                f"reduction='mean' (the reference code's nn.MSELoss) and set lambda_g")
+                f"the head's heatmap loss ({head_loss}) is a per-pixel mean, which silently "
+                "multiplies lambda_G by K*H*W; use reduction='mean' (the reference code's "
+                "nn.MSELoss) and set lambda_g")
         # D's random construction must not shift the random stream from which
         # the generator is initialised: with the same seed, G starts exactly
         # as the TopdownPoseEstimator of the baseline config (paired runs).
