@@ -1,6 +1,7 @@
 # Stacked hourglass (8 stacks, HRUs, transposed-convolution upsampling) on
-# COCO at 256x192 -> 64x48: mmpose's HRNet-W32 COCO data recipe with the
-# hourglass model and Newell's optimiser.  Hourglass depth 4 needs heatmap
+# COCO at 256x192 -> 64x48: the HRNet-W32 COCO recipe of
+# hrnet_w32_coco_256x192.py (data, 130 epochs, constant RMSprop 2.5e-4, 16 per
+# GPU) with the hourglass model.  Hourglass depth 4 needs heatmap
 # sides divisible by 16 (64 and 48 are).
 _base_ = './hrnet_w32_coco_256x192.py'
 

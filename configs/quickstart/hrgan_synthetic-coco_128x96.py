@@ -1,13 +1,15 @@
 # Quickstart HRGAN: the reduced HRNet of hrnet_synthetic-coco_128x96.py as the
-# generator plus the HRGAN block of ../_base_/hrgan.py with a smaller
-# discriminator (32x24 heatmaps, hourglass depth 3), on the embedded synthetic
-# COCO-format data. `make quickstart` trains this config.  lambda_G is 0.01
-# (the other value suggested for the adversarial term): at this short schedule
-# 1e-4 leaves the generator practically unchanged.
+# generator plus the HRGAN block of ../_base_/hrgan.py with the small
+# discriminator (PoseDiscriminator, 16 channels, hourglass depth 3 at 32x24
+# heatmaps), on the embedded synthetic COCO-format data. `make quickstart`
+# trains this config; hrgan_synthetic-coco_128x96_hrnet-d.py has the reference
+# discriminator scaled down. lambda_G 0.01: at this scale the adversarial
+# term's gradient is still only about 1e-4 to 1e-3 of the heatmap loss's
+# (adv_grad_ratio; docs/evidence/hrgan_lambda_sweep).
 _base_ = ['./hrnet_synthetic-coco_128x96.py', '../_base_/hrgan.py']
 
 model = dict(_base_.hrgan_model, lambda_g=1e-2,
-             discriminator=dict(_base_.hrgan_model.discriminator, feat_channels=16, depth=3))
+             discriminator=dict(_base_.hrgan_small_discriminator, feat_channels=16, depth=3))
 optim_wrapper = dict(_base_.hrgan_optim_wrapper, generator=_base_.optim_wrapper)
 model_wrapper_cfg = _base_.hrgan_model_wrapper_cfg
 # lambda_k 1 instead of the reference's 1e-3: gamma*L_real - L_fake is about

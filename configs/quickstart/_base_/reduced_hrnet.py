@@ -18,7 +18,7 @@ quickstart_backbone = dict(
     init_cfg=None)
 
 quickstart_train_cfg = dict(max_epochs=quickstart_max_epochs, val_interval=quickstart_max_epochs)
-quickstart_optim_wrapper = dict(optimizer=dict(type='Adam', lr=2e-3))
+quickstart_optim_wrapper = dict(optimizer=dict(_delete_=True, type='Adam', lr=2e-3))
 quickstart_param_scheduler = [
     dict(type='LinearLR', begin=0, end=100, start_factor=0.01, by_epoch=False),
     dict(type='CosineAnnealingLR', begin=0, end=quickstart_max_epochs, eta_min=1e-5,
