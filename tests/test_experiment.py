@@ -113,7 +113,8 @@ def test_spec_errors_name_the_key(tmp_path):
     assert (mine / 'keep.json').read_text() == '{}'
 
 
-@pytest.mark.parametrize('shipped', ['hrgan_vs_hrnet', 'adv_aug_vs_random', 'hourglass_units'])
+@pytest.mark.parametrize('shipped', ['hrgan_vs_hrnet', 'adv_aug_vs_random', 'hourglass_units',
+                                     'hrgan_lambda_sweep'])
 def test_shipped_specs_load_and_build(shipped):
     """Every shipped spec loads, and every arm's merged config builds its
     model and hooks (a wrong option value fails here, not an hour in)."""
@@ -177,6 +178,7 @@ def test_runner_two_arms_two_seeds_and_resume(synthetic_root, tmp_path):
     assert 'k_t' in result['curves'] and len(result['curves']['loss_kpt']) == 2
     report = (out / 'report.md').read_text()
     assert 'Paired difference to `hrnet`' in report and 'wins / ties / losses' in report
+    assert '## Training scalars' in report and '| k_t | hrgan | 2 |' in report
 
     first = {r['arm'] + r['seed']: r for r in rows}
     proc = run_tool('tools/experiment.py', str(spec), '--out', str(out))
@@ -196,6 +198,13 @@ def test_runner_two_arms_two_seeds_and_resume(synthetic_root, tmp_path):
     with open(out / 'runs.csv') as f:
         again = {r['arm'] + r['seed']: r for r in csv.DictReader(f)}
     assert again == {k: {**r, 'wall_s': again[k]['wall_s']} for k, r in first.items()}
+
+    # a subset of arms (the baseline always kept); an unknown arm is refused
+    proc = run_tool('tools/experiment.py', str(spec), '--out', str(out), '--arms', 'hrnet',
+                    '--report-only')
+    assert proc.returncode == 0 and '1 arms x 2 seeds = 2 runs; 2 finished' in proc.stdout
+    proc = run_tool('tools/experiment.py', str(spec), '--out', str(out), '--arms', 'gan')
+    assert proc.returncode == 2 and "--arms ['gan'] not in" in proc.stderr
 
 
 def test_changed_config_keeps_the_earlier_run(tmp_path, monkeypatch):

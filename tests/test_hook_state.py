@@ -3,6 +3,7 @@
 import os.path as osp
 from types import SimpleNamespace
 
+import pytest
 import torch
 from utils import QUICKSTART_HRGAN, run_tool, synthetic_options
 
@@ -58,3 +59,21 @@ def test_load_from_does_not_restore_hook_state_but_resume_does(synthetic_root, t
     resumed = torch.load(osp.join(first, 'epoch_2.pth'))['hook_states']
     assert [it for it, _ in resumed['TrainingCurveHook']['history']['loss_kpt']] == [1, 2, 3, 4]
     assert [it for it, _ in resumed['TrainingCurveHook#1']['history']['k_t']] == [1, 2, 3, 4]
+
+
+def test_curve_records_a_sparsely_logged_key_once_per_value():
+    """adv_grad_ratio is logged every N iterations: each value is recorded
+    once, not repeated at every curve interval until the next one."""
+    from mmengine.logging import HistoryBuffer
+    hook = TrainingCurveHook(keys=['loss', 'adv_grad_ratio'], interval=1)
+    runner = _runner([hook], resume=False)
+    loss, ratio = HistoryBuffer(), HistoryBuffer()
+    runner.message_hub.log_scalars = {'train/loss': loss, 'train/adv_grad_ratio': ratio}
+    for it in range(4):
+        runner.iter = it
+        loss.update(1.0 / (it + 1))
+        if it % 2 == 0:
+            ratio.update(0.1 * (it + 1))
+        hook.after_train_iter(runner, it)
+    assert hook.history['loss'] == [(1, 1.0), (2, 0.5), (3, 1 / 3), (4, 0.25)]
+    assert hook.history['adv_grad_ratio'] == [(1, 0.1), (3, pytest.approx(0.3))]

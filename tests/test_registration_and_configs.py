@@ -11,7 +11,8 @@ from utils import REPO
 import hrgan_plugin  # noqa: F401
 
 REGISTERED = {
-    'MODELS': ['AdversarialTopdownPoseEstimator', 'PoseDiscriminator', 'BEGANLoss',
+    'MODELS': ['AdversarialTopdownPoseEstimator', 'PoseDiscriminator', 'HRNetDiscriminator',
+               'ClassifierDiscriminator', 'BEGANLoss', 'NonSaturatingGANLoss',
                'HRUHourglassNet', 'AugmentationNet', 'AdversarialAugmenter'],
     'HOOKS': ['BoundaryEquilibriumHook', 'AdversarialAugmentationHook', 'EpochSeedHook',
               'TrainingCurveHook', 'ChannelsLastHook', 'SafeCheckpointHook',
@@ -44,6 +45,9 @@ def test_configs_exist():
         'configs/hg8_asr-aho_mpii_256x256.py', 'configs/hrgan_w32_asr-aho_coco_256x192.py',
         'configs/quickstart/hrnet_synthetic-coco_128x96.py',
         'configs/quickstart/hrnet_synthetic-mpii_128x128.py',
+        'configs/hrgan_w32_coco_256x192_small-d.py', 'configs/hrgan_w32_mpii_256x256_small-d.py',
+        'configs/hrgan_w32_mpii_256x256_conventional-gan.py',
+        'configs/hrgan_w32_mpii_256x256_channel-wise-gan.py',
         'configs/quickstart/hrgan_synthetic-coco_128x96.py'} <= names
 
 

@@ -150,6 +150,7 @@ def write_report(out_dir: str, spec: ExperimentSpec, results: list,
         vals = ' | '.join(_fmt(r['metrics'].get(m)) for m in spec.metrics)
         lines.append(f'| {r["arm"]} | {r["seed"]} | {vals} | {r["wall_s"]:.0f} | '
                      f'{r["iters"]} |')
+    lines += curve_table(spec, results)
     if plots:
         lines += ['', '## Plots', '']
         lines += [f'![{osp.splitext(p)[0]}]({p})' for p in plots]
@@ -157,6 +158,29 @@ def write_report(out_dir: str, spec: ExperimentSpec, results: list,
     with open(path, 'w') as f:
         f.write('\n'.join(lines) + '\n')
     return path
+
+
+def curve_table(spec: ExperimentSpec, results: list) -> list:
+    """Markdown lines: per training-curve key and arm, the mean over seeds
+    of each run's average and of its last logged value (empty without
+    curves)."""
+    rows = []
+    for key in spec.curves:
+        for arm in spec.arms:
+            runs = [r['curves'][key] for r in results
+                    if r['arm'] == arm.name and r.get('curves', {}).get(key)]
+            if not runs:
+                continue
+            averages = summarise([sum(v for _, v in c) / len(c) for c in runs])
+            last = [c[-1][1] for c in runs]
+            rows.append(f'| {key} | {arm.name} | {len(runs)} | {averages.mean:.3g} | '
+                        f'{sum(last) / len(last):.3g} | {min(last):.3g} .. {max(last):.3g} |')
+    if not rows:
+        return []
+    return ['', '## Training scalars', '',
+            'Logged values (as the logger smooths them) over each run; mean over seeds.', '',
+            '| key | arm | runs | run average | last value | last value, range over seeds |',
+            '|---|---|---|---|---|---|', *rows]
 
 
 def _mean_ci(ax, x: float, s: Summary) -> None:
