@@ -71,12 +71,14 @@ BENCH_ARGS ?= --iters 5 --warmup 1 --batch 8 --device cpu
 bench: install data
 	$(PY) tools/benchmark.py configs/hrnet_w32_coco_256x192.py --vs configs/hrgan_w32_coco_256x192.py \
 		$(BENCH_ARGS) --out bench_results/hrnet_vs_hrgan.json
+	$(PY) tools/benchmark.py configs/hrgan_w32_coco_256x192_small-d.py --vs configs/hrgan_w32_coco_256x192.py \
+		$(BENCH_ARGS) --out bench_results/hrgan_small-d_vs_hrnet-d.json
 	$(PY) tools/benchmark.py configs/hrnet_w32_coco_256x192.py --vs configs/hrnet_w32_asr-aho_coco_256x192.py \
 		$(BENCH_ARGS) --out bench_results/hrnet_vs_asr-aho.json
 	$(PY) tools/benchmark.py configs/hg8_res_mpii_256x256.py --vs configs/hg8_hru-deconv_mpii_256x256.py \
 		$(BENCH_ARGS) --out bench_results/hg8_res_vs_hru-deconv.json
 
-EVIDENCE_SPECS ?= hrgan_vs_hrnet adv_aug_vs_random hourglass_units
+EVIDENCE_SPECS ?= hrgan_vs_hrnet hrgan_lambda_sweep adv_aug_vs_random hourglass_units
 EVIDENCE_ARGS ?= --device cpu
 
 # Every spec in configs/experiments/ over its seeds; finished runs are kept, so
