@@ -3,7 +3,8 @@
 Arms, paired by seed (same generator initialisation and data order):
 `hrnet`, the quickstart reduced HRNet (baseline), and `hrgan`, the same
 network as HRGAN's generator against the quickstart BEGAN discriminator
-(lambda_G 0.01, gamma 0.5, lambda_k 1e-3). Data: the `occlusion` preset of
+(lambda_G 0.01, gamma 0.5, lambda_k 1; the published report was measured
+with lambda_k 1e-3 and one D pass over real and fake together). Data: the `occlusion` preset of
 tools/make_synthetic_dataset.py (crowded images, large occluders, people
 overlapping, 30% unusual poses; about 29% of labelled keypoints hidden).
 Metrics on the synthetic val set with ground-truth boxes: COCO AP
