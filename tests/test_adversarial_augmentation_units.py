@@ -14,6 +14,7 @@ from hrgan_plugin.models.augmentation.distributions import (
     BoundedGaussianBins,
     aho_pretrain_targets,
     asr_pretrain_targets,
+    clip_probabilities,
     entropy,
     reward_penalty_target,
     sample_bins,
@@ -24,8 +25,8 @@ from hrgan_plugin.models.augmentation.occlusion import apply_masks, grid_masks
 @pytest.mark.parametrize('probs,index,harder,clip,expected', [
     # reward bin 0 by alpha=.2: .5 + .1, others .25 - .1/2
     ([0.5, 0.25, 0.25], 0, True, True, [0.6, 0.2, 0.2]),
-    # reward to .72 clipped at 2/3, others .14; renormalised by 0.94667
-    ([0.6, 0.2, 0.2], 0, True, True, [0.704225, 0.147887, 0.147887]),
+    # reward to .72, capped at 2/3: the excess .05333 goes to the others (.14 + .02667)
+    ([0.6, 0.2, 0.2], 0, True, True, [2 / 3, 1 / 6, 1 / 6]),
     ([0.6, 0.2, 0.2], 0, True, False, [0.72, 0.14, 0.14]),
     # penalise bin 1 by beta=.5: .25 - .125, others + .125/2
     ([0.5, 0.25, 0.25], 1, False, True, [0.5625, 0.125, 0.3125]),
@@ -37,6 +38,32 @@ def test_reward_penalty(probs, index, harder, clip, expected):
                                 torch.tensor([harder]), alpha=0.2, beta=0.5, clip=clip)
     np.testing.assert_allclose(out[0].numpy(), expected, atol=1e-6)
     assert out.sum().item() == pytest.approx(1.0)
+
+
+def test_clipping_caps_at_exactly_two_over_k():
+    # k = 7, cap 2/7: the excess of bin 0 (0.4 - 0.285714) spread over 6 bins
+    p = torch.tensor([[0.4, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]])
+    out = clip_probabilities(p, 2 / 7)
+    np.testing.assert_allclose(out[0].numpy(), [2 / 7] + [0.1 + (0.4 - 2 / 7) / 6] * 6,
+                               atol=1e-7)
+    # row 0: spreading pushes a second bin over the cap: it is capped in turn
+    # and its excess goes to the rest. Row 1: excess .5 - 2/7 and deficit -.1
+    # net to +.1143, spread over the 6 bins under the cap (the negative one,
+    # now 0, included), as the released code does
+    p = torch.tensor([[0.35, 0.28, 0.2, 0.17, 0.0, 0.0, 0.0],
+                      [0.5, -0.1, 0.2, 0.2, 0.2, 0.0, 0.0]])
+    out = clip_probabilities(p, 2 / 7)
+    assert out.max().item() <= 2 / 7 + 1e-7 and out.min().item() >= 0
+    np.testing.assert_allclose(out.sum(1).numpy(), [1, 1], atol=1e-6)
+    np.testing.assert_allclose(out[0, :2].numpy(), [2 / 7, 2 / 7], atol=1e-7)
+    gap = (0.5 - 2 / 7 - 0.1) / 6
+    np.testing.assert_allclose(out[1].numpy(), [2 / 7, gap, 0.2 + gap, 0.2 + gap, 0.2 + gap,
+                                                gap, gap], atol=1e-7)
+    # reward_penalty_target(clip=True) never leaves a bin above 2/k
+    probs = torch.softmax(torch.randn(50, 7, generator=torch.Generator().manual_seed(0)) * 3, 1)
+    target = reward_penalty_target(probs, torch.zeros(50, dtype=torch.long),
+                                   torch.ones(50, dtype=torch.bool))
+    assert target.max().item() <= 2 / 7 + 1e-6
 
 
 def test_reward_penalty_of_no_rows_is_empty():
