@@ -250,3 +250,44 @@ def test_augmenter_targets_and_kl_by_hand():
     expected = sum(float((t * (t.log() - proposal.log_probs[k][rows])).sum() / len(t))
                    for k, (rows, t) in targets.items())
     assert float(aug.kl_loss(proposal, targets)) == pytest.approx(expected, rel=1e-6)
+
+
+def test_bridge_augmentation_net_is_the_reference_size_and_starts_uniform():
+    from hrgan_plugin.models.augmentation import BridgeAugmentationNet
+    net = BridgeAugmentationNet([256] * 5)
+    # released code's ASN: 2,577,934 parameters (12 units with conv biases)
+    assert sum(p.numel() for p in net.parameters()) == pytest.approx(2_577_934, rel=0.01)
+    assert len(net.inputs) + len(net.merges) + len(net.deep) == 12
+    net.init_weights()
+    # bridge features given coarse first are still merged fine to coarse
+    feats = [torch.rand(2, 256, s, s) for s in (4, 8, 16, 32, 64)]
+    out = net(feats)
+    assert {k: tuple(v.shape) for k, v in out.items()} == {
+        'scale': (2, 7), 'rotation': (2, 9), 'occlusion': (2, 16)}
+    np.testing.assert_allclose(out['scale'].exp().detach().numpy(), 1 / 7, atol=1e-6)
+    np.testing.assert_allclose(out['occlusion'].exp().detach().numpy(), 1 / 16, atol=1e-6)
+
+
+def test_hourglass_masks_reach_every_bridge_level_in_every_stack():
+    from hrgan_plugin.models import HRUHourglassNet
+    from hrgan_plugin.utils.model_wrappers import resolve_module
+    backbone = HRUHourglassNet(num_keypoints=16, num_stacks=2, feat_channels=16, depth=3)
+    model = torch.nn.Module()
+    model.backbone = backbone
+    features, masks = adversarial_augmentation_hook.DEFAULT_MODULES['HRUHourglassNet'](backbone)
+    assert features == ['backbone.hourglasses.0.up1', 'backbone.hourglasses.0.low2.up1',
+                        'backbone.hourglasses.0.low2.low2.up1',
+                        'backbone.hourglasses.0.low2.low2.low2']
+    assert masks == features + [f.replace('hourglasses.0', 'hourglasses.1') for f in features]
+    sizes = {}
+
+    def record(name):
+        def hook(module, args, out):
+            sizes[name] = out.shape[-1]
+        return hook
+
+    for name in masks:
+        resolve_module(model, name).register_forward_hook(record(name))
+    backbone(torch.rand(1, 3, 128, 128))
+    # skips at 32, 16, 8 and the 4x4 neck, in both stacks
+    assert [sizes[n] for n in masks] == [32, 16, 8, 4] * 2
