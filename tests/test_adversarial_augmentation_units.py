@@ -14,6 +14,7 @@ from hrgan_plugin.models.augmentation.distributions import (
     BoundedGaussianBins,
     aho_pretrain_targets,
     asr_pretrain_targets,
+    clip_probabilities,
     entropy,
     reward_penalty_target,
     sample_bins,
@@ -24,8 +25,8 @@ from hrgan_plugin.models.augmentation.occlusion import apply_masks, grid_masks
 @pytest.mark.parametrize('probs,index,harder,clip,expected', [
     # reward bin 0 by alpha=.2: .5 + .1, others .25 - .1/2
     ([0.5, 0.25, 0.25], 0, True, True, [0.6, 0.2, 0.2]),
-    # reward to .72 clipped at 2/3, others .14; renormalised by 0.94667
-    ([0.6, 0.2, 0.2], 0, True, True, [0.704225, 0.147887, 0.147887]),
+    # reward to .72, capped at 2/3: the excess .05333 goes to the others (.14 + .02667)
+    ([0.6, 0.2, 0.2], 0, True, True, [2 / 3, 1 / 6, 1 / 6]),
     ([0.6, 0.2, 0.2], 0, True, False, [0.72, 0.14, 0.14]),
     # penalise bin 1 by beta=.5: .25 - .125, others + .125/2
     ([0.5, 0.25, 0.25], 1, False, True, [0.5625, 0.125, 0.3125]),
@@ -37,6 +38,32 @@ def test_reward_penalty(probs, index, harder, clip, expected):
                                 torch.tensor([harder]), alpha=0.2, beta=0.5, clip=clip)
     np.testing.assert_allclose(out[0].numpy(), expected, atol=1e-6)
     assert out.sum().item() == pytest.approx(1.0)
+
+
+def test_clipping_caps_at_exactly_two_over_k():
+    # k = 7, cap 2/7: the excess of bin 0 (0.4 - 0.285714) spread over 6 bins
+    p = torch.tensor([[0.4, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]])
+    out = clip_probabilities(p, 2 / 7)
+    np.testing.assert_allclose(out[0].numpy(), [2 / 7] + [0.1 + (0.4 - 2 / 7) / 6] * 6,
+                               atol=1e-7)
+    # row 0: spreading pushes a second bin over the cap: it is capped in turn
+    # and its excess goes to the rest. Row 1: excess .5 - 2/7 and deficit -.1
+    # net to +.1143, spread over the 6 bins under the cap (the negative one,
+    # now 0, included), as the released code does
+    p = torch.tensor([[0.35, 0.28, 0.2, 0.17, 0.0, 0.0, 0.0],
+                      [0.5, -0.1, 0.2, 0.2, 0.2, 0.0, 0.0]])
+    out = clip_probabilities(p, 2 / 7)
+    assert out.max().item() <= 2 / 7 + 1e-7 and out.min().item() >= 0
+    np.testing.assert_allclose(out.sum(1).numpy(), [1, 1], atol=1e-6)
+    np.testing.assert_allclose(out[0, :2].numpy(), [2 / 7, 2 / 7], atol=1e-7)
+    gap = (0.5 - 2 / 7 - 0.1) / 6
+    np.testing.assert_allclose(out[1].numpy(), [2 / 7, gap, 0.2 + gap, 0.2 + gap, 0.2 + gap,
+                                                gap, gap], atol=1e-7)
+    # reward_penalty_target(clip=True) never leaves a bin above 2/k
+    probs = torch.softmax(torch.randn(50, 7, generator=torch.Generator().manual_seed(0)) * 3, 1)
+    target = reward_penalty_target(probs, torch.zeros(50, dtype=torch.long),
+                                   torch.ones(50, dtype=torch.bool))
+    assert target.max().item() <= 2 / 7 + 1e-6
 
 
 def test_reward_penalty_of_no_rows_is_empty():
@@ -223,3 +250,44 @@ def test_augmenter_targets_and_kl_by_hand():
     expected = sum(float((t * (t.log() - proposal.log_probs[k][rows])).sum() / len(t))
                    for k, (rows, t) in targets.items())
     assert float(aug.kl_loss(proposal, targets)) == pytest.approx(expected, rel=1e-6)
+
+
+def test_bridge_augmentation_net_is_the_reference_size_and_starts_uniform():
+    from hrgan_plugin.models.augmentation import BridgeAugmentationNet
+    net = BridgeAugmentationNet([256] * 5)
+    # released code's ASN: 2,577,934 parameters (12 units with conv biases)
+    assert sum(p.numel() for p in net.parameters()) == pytest.approx(2_577_934, rel=0.01)
+    assert len(net.inputs) + len(net.merges) + len(net.deep) == 12
+    net.init_weights()
+    # bridge features given coarse first are still merged fine to coarse
+    feats = [torch.rand(2, 256, s, s) for s in (4, 8, 16, 32, 64)]
+    out = net(feats)
+    assert {k: tuple(v.shape) for k, v in out.items()} == {
+        'scale': (2, 7), 'rotation': (2, 9), 'occlusion': (2, 16)}
+    np.testing.assert_allclose(out['scale'].exp().detach().numpy(), 1 / 7, atol=1e-6)
+    np.testing.assert_allclose(out['occlusion'].exp().detach().numpy(), 1 / 16, atol=1e-6)
+
+
+def test_hourglass_masks_reach_every_bridge_level_in_every_stack():
+    from hrgan_plugin.models import HRUHourglassNet
+    from hrgan_plugin.utils.model_wrappers import resolve_module
+    backbone = HRUHourglassNet(num_keypoints=16, num_stacks=2, feat_channels=16, depth=3)
+    model = torch.nn.Module()
+    model.backbone = backbone
+    features, masks = adversarial_augmentation_hook.DEFAULT_MODULES['HRUHourglassNet'](backbone)
+    assert features == ['backbone.hourglasses.0.up1', 'backbone.hourglasses.0.low2.up1',
+                        'backbone.hourglasses.0.low2.low2.up1',
+                        'backbone.hourglasses.0.low2.low2.low2']
+    assert masks == features + [f.replace('hourglasses.0', 'hourglasses.1') for f in features]
+    sizes = {}
+
+    def record(name):
+        def hook(module, args, out):
+            sizes[name] = out.shape[-1]
+        return hook
+
+    for name in masks:
+        resolve_module(model, name).register_forward_hook(record(name))
+    backbone(torch.rand(1, 3, 128, 128))
+    # skips at 32, 16, 8 and the 4x4 neck, in both stacks
+    assert [sizes[n] for n in masks] == [32, 16, 8, 4] * 2

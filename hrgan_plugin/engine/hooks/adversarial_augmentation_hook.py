@@ -35,10 +35,27 @@ class FeatureGridError(TrainingAborted):
     """The configured feature maps are coarser than the occlusion grid."""
 
 
-#: (features read by the augmentation net, features occluded by AHO) per backbone
+def hourglass_bridges(stack: int, depth: int) -> list[str]:
+    """The bridge features of one hourglass of :class:`HRUHourglassNet`:
+    the skip branch of every level (finest first) and the neck."""
+    prefix = f'backbone.hourglasses.{stack}'
+    return [prefix + '.low2' * level + '.up1' for level in range(depth)] + [
+        prefix + '.low2' * depth]
+
+
+def _hourglass_modules(backbone) -> tuple[list[str], list[str]]:
+    """Peng et al.: the net reads the first hourglass's bridge features;
+    AHO occludes the bridge features of every stack with the same mask."""
+    depth = backbone.hourglasses[0].depth
+    masks = [m for s in range(backbone.num_stacks) for m in hourglass_bridges(s, depth)]
+    return hourglass_bridges(0, depth), masks
+
+
+#: (features read by the augmentation net, features occluded by AHO) per
+#: backbone type, or a function of the backbone giving them
 DEFAULT_MODULES = {
     'HRNet': (['backbone.stage3'], ['backbone.stage2']),
-    'HRUHourglassNet': (['backbone.stem', 'backbone.hourglasses.0'], ['backbone.stem']),
+    'HRUHourglassNet': _hourglass_modules,
     'ResNet': (['backbone.layer2', 'backbone.layer3', 'backbone.layer4'], ['backbone.layer1']),
 }
 
@@ -147,8 +164,10 @@ class AdversarialAugmentationHook(CheckpointStateMixin, Hook):
         if self.codec is None:
             raise ValueError('AdversarialAugmentationHook needs the head to have a `decoder` '
                              '(the codec used to regenerate ASR targets)')
-        backbone = type(unwrap_model(model.backbone)).__name__
-        features, masks = DEFAULT_MODULES.get(backbone, (None, None))
+        backbone_module = unwrap_model(model.backbone)
+        backbone = type(backbone_module).__name__
+        defaults = DEFAULT_MODULES.get(backbone, (None, None))
+        features, masks = defaults(backbone_module) if callable(defaults) else defaults
         self.feature_modules = self.feature_modules or features
         self.mask_modules = self.mask_modules or masks
         if not self.feature_modules or not self.mask_modules:

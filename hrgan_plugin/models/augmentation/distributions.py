@@ -64,8 +64,8 @@ def reward_penalty_target(probs: Tensor, index: Tensor, harder: Tensor, alpha: f
       ``P_i = P~_i + alpha P~_i``, ``P_j = P~_j - alpha P~_i / (k - 1)``;
     - otherwise: ``P_i = P~_i - beta P~_i``, ``P_j = P~_j + beta P~_i / (k - 1)``;
 
-    then each probability is clipped to ``[0, 2 / k]`` (``clip=True``, the
-    released code; else only to ``>= 0``) and the row renormalised.  Rows
+    then each probability is brought into ``[0, 2 / k]`` (``clip=True``, the
+    released code; else only ``>= 0``) by :func:`clip_probabilities`.  Rows
     with several sampled bins (``index`` of shape ``(B, c)``) apply the rule
     once per bin, in order.
 
@@ -88,7 +88,23 @@ def reward_penalty_target(probs: Tensor, index: Tensor, harder: Tensor, alpha: f
         delta = rate * p[rows, i]
         p = p - (delta / (k - 1))[:, None]
         p[rows, i] += delta + delta / (k - 1)
-    p = p.clamp(0.0, 2.0 / k if clip else math.inf)
+    return clip_probabilities(p, 2.0 / k if clip else math.inf)
+
+
+def clip_probabilities(probs: Tensor, cap: float) -> Tensor:
+    """Rows of ``probs`` (summing to 1) moved into ``[0, cap]``, as the
+    released code does: the mass cut above ``cap`` (or the deficit cut below
+    0) is spread evenly over the bins that can still take (give) it, repeated
+    until every bin is inside, so a capped bin ends at exactly ``cap``
+    (needs ``cap * k >= 1``).  Each row is renormalised at the end."""
+    p = probs.clone()
+    for _ in range(p.shape[1]):
+        gap = (p - cap).clamp_min(0).sum(1) + p.clamp_max(0).sum(1)
+        if not ((p > cap) | (p < 0)).any():
+            break
+        p = p.clamp(0.0, cap)
+        free = torch.where(gap[:, None] > 0, p < cap, p > 0)
+        p = p + free * (gap / free.sum(1).clamp_min(1))[:, None]
     return p / p.sum(1, keepdim=True)
 
 

@@ -34,6 +34,7 @@ class HRUHourglassModule(nn.Module):
     def __init__(self, depth: int, channels: int, unit: UnitFactory, skip: SkipFactory,
                  upsample: str, deconv_kernel: int):
         super().__init__()
+        self.depth = depth
         self.up1 = skip(depth)
         self.pool = nn.MaxPool2d(2, 2)
         self.low1 = unit(channels, channels)
