@@ -12,8 +12,9 @@ with the quickstart reduced HRNet as the generator:
 - `hrnet-d_lg1`: the reference discriminator (HRNetDiscriminator, scaled
   down to the reduced HRNet's stages) at lambda_G = 1.
 - `conventional_lg1`, `channel-wise_lg1`: the slides' GAN ablations (a
-  real/fake classifier on the same scaled-down HRNet body, one logit per
-  sample / per joint, non-saturating GAN loss) at lambda_G = 1.
+  real/fake classifier on the small D's body, one logit per sample / per
+  joint, non-saturating GAN loss instead of BEGAN and k_t) at lambda_G = 1:
+  against `lg1` they change the game only.
 
 The last three use lambda_G = 1, the largest value of the sweep, which gives
 the adversarial term its largest share of the generator's gradient
@@ -27,8 +28,8 @@ rate; training curves of loss_kpt, loss_adv, adv_grad_ratio, k_t, M_global.
 
 Budget: 2 epochs (about 156 iterations at batch 32 over 2483 people, with
 the quickstart's warm-up and cosine schedule compressed to them): about
-1.7 (HRNet), 2 (small D) and 4.5 (HRNet D) minutes per run on a 2-core CPU,
-about 2 hours for 8 arms x 5 seeds.
+2 (HRNet), 2-2.5 (small D) and 4.5 (HRNet D) minutes per run on a 2-core
+CPU, about 1 h 45 min for 8 arms x 5 seeds.
 """
 _base_ = './_base_/occlusion_coco.py'
 
