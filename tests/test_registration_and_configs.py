@@ -13,7 +13,8 @@ import hrgan_plugin  # noqa: F401
 REGISTERED = {
     'MODELS': ['AdversarialTopdownPoseEstimator', 'PoseDiscriminator', 'HRNetDiscriminator',
                'ClassifierDiscriminator', 'BEGANLoss', 'NonSaturatingGANLoss',
-               'HRUHourglassNet', 'AugmentationNet', 'AdversarialAugmenter'],
+               'HRUHourglassNet', 'AugmentationNet', 'BridgeAugmentationNet',
+               'AdversarialAugmenter'],
     'HOOKS': ['BoundaryEquilibriumHook', 'AdversarialAugmentationHook', 'EpochSeedHook',
               'TrainingCurveHook', 'ChannelsLastHook', 'SafeCheckpointHook',
               'DivergenceGuardHook'],
