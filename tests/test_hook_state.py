@@ -62,18 +62,21 @@ def test_load_from_does_not_restore_hook_state_but_resume_does(synthetic_root, t
 
 
 def test_curve_records_a_sparsely_logged_key_once_per_value():
-    """adv_grad_ratio is logged every N iterations: each value is recorded
-    once, not repeated at every curve interval until the next one."""
+    """adv_grad_ratio is in the step's outputs every N iterations only: each
+    value is recorded once, not repeated at every curve interval until the
+    next one; keys only in the message hub (k_t) are read from there."""
     from mmengine.logging import HistoryBuffer
-    hook = TrainingCurveHook(keys=['loss', 'adv_grad_ratio'], interval=1)
+    hook = TrainingCurveHook(keys=['loss', 'adv_grad_ratio', 'k_t'], interval=2)
     runner = _runner([hook], resume=False)
-    loss, ratio = HistoryBuffer(), HistoryBuffer()
-    runner.message_hub.log_scalars = {'train/loss': loss, 'train/adv_grad_ratio': ratio}
-    for it in range(4):
+    k_t = HistoryBuffer()
+    runner.message_hub.log_scalars = {'train/k_t': k_t}
+    for it in range(6):
         runner.iter = it
-        loss.update(1.0 / (it + 1))
-        if it % 2 == 0:
-            ratio.update(0.1 * (it + 1))
-        hook.after_train_iter(runner, it)
-    assert hook.history['loss'] == [(1, 1.0), (2, 0.5), (3, 1 / 3), (4, 0.25)]
-    assert hook.history['adv_grad_ratio'] == [(1, 0.1), (3, pytest.approx(0.3))]
+        k_t.update(0.01 * it)
+        outputs = {'loss': torch.tensor(1.0 / (it + 1))}
+        if it % 4 == 0:
+            outputs['adv_grad_ratio'] = torch.tensor(0.1 * (it + 1))
+        hook.after_train_iter(runner, it, outputs=outputs)
+    assert hook.history['loss'] == [(2, 0.5), (4, 0.25), (6, pytest.approx(1 / 6))]
+    assert hook.history['adv_grad_ratio'] == [(2, pytest.approx(0.1)), (6, pytest.approx(0.5))]
+    assert hook.history['k_t'] == [(2, 0.01), (4, pytest.approx(0.03)), (6, pytest.approx(0.05))]

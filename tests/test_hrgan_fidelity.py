@@ -70,6 +70,38 @@ def test_non_saturating_gan_loss_hand_values():
 
 
 # -------------------------------------------------------------- train_step
+def test_hrnet_discriminator_starts_from_pytorch_default_init():
+    """As the reference (no init_weights): the runner's init_weights leaves
+    every convolution as PyTorch drew it, not HRNet's N(0, 0.001^2)."""
+    d = HRNetDiscriminator(num_keypoints=4, extra=dict(
+        stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK', num_blocks=(1, ),
+                    num_channels=(8, )),
+        stage2=dict(num_modules=1, num_branches=2, block='BASIC', num_blocks=(1, 1),
+                    num_channels=(8, 16)),
+        stage3=dict(num_modules=1, num_branches=3, block='BASIC', num_blocks=(1, 1, 1),
+                    num_channels=(8, 16, 32)),
+        stage4=dict(num_modules=1, num_branches=4, block='BASIC', num_blocks=(1, 1, 1, 1),
+                    num_channels=(8, 16, 32, 64))))
+    before = {n: p.detach().clone() for n, p in d.named_parameters()}
+    d.init_weights()
+    assert all(torch.equal(before[n], p) for n, p in d.named_parameters())
+    # PyTorch's default (Kaiming uniform, a=sqrt(5)): std = 1 / sqrt(3 * fan_in)
+    w = d.body.layer1[0].conv2.weight
+    assert w.std().item() == pytest.approx(1 / math.sqrt(3 * w[0].numel()), rel=0.2)
+
+
+def test_adversarial_gradient_ratio_under_a_loss_scale():
+    """AMP: both losses are scaled before the backward (no fp16 underflow);
+    the ratio is the same."""
+    model = _model()
+    params = model._generator_parameters()
+    loss_kpt = sum(p.sum() for p in params)
+    loss_adv = sum(p.pow(2).sum() for p in params) / 2
+    scaler = type('Scaler', (), {'scale': staticmethod(lambda loss: loss * 1024.0)})()
+    assert model.adversarial_gradient_ratio(loss_kpt, loss_adv, scaler).item() == pytest.approx(
+        model.adversarial_gradient_ratio(loss_kpt, loss_adv).item(), rel=1e-5)
+
+
 def test_discriminator_sees_real_and_fake_in_separate_passes():
     model = _model()
     calls = []

@@ -43,20 +43,30 @@ class TrainingCurveHook(CheckpointStateMixin, Hook):
         self.interval = interval
         self.out_file = out_file
         self.history: dict[str, list[tuple[int, float]]] = {k: [] for k in self.keys}
-        self._seen: dict[str, int] = {}
+        self._pending: dict[str, float] = {}  # output values not recorded yet
+        self._from_outputs: set[str] = set()  # keys seen in the step's outputs
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs: Optional[dict] = None) -> None:
+        # keys of the step's outputs are taken from there, so one logged on
+        # some iterations only (adv_grad_ratio) is recorded once per value,
+        # not repeated until the next; others (k_t) from the message hub
+        for key in self.keys:
+            if outputs and key in outputs:
+                self._from_outputs.add(key)
+                self._pending[key] = float(outputs[key])
         if not self.every_n_train_iters(runner, self.interval):
             return
         scalars = runner.message_hub.log_scalars
         for key in self.keys:
             buf = scalars.get(f'train/{key}')
-            # a key logged on some iterations only (adv_grad_ratio) is recorded
-            # once per new value, not repeated until the next one
-            if buf is not None and len(buf.data[0]) != self._seen.get(key):
-                self._seen[key] = len(buf.data[0])
-                self.history[key].append((runner.iter + 1, float(buf.current())))
+            if key in self._pending:
+                value = self._pending.pop(key)
+            elif key in self._from_outputs or buf is None:
+                continue
+            else:
+                value = float(buf.current())
+            self.history[key].append((runner.iter + 1, value))
 
     def after_val_epoch(self, runner, metrics=None) -> None:
         self.plot(osp.join(runner.work_dir, self.out_file))

@@ -27,7 +27,9 @@ class _StemlessHRNet(HRNet):
     the input directly, so the network runs at the input's resolution."""
 
     def __init__(self, extra: dict, in_channels: int, norm_cfg: ConfigType) -> None:
-        super().__init__(extra, in_channels=in_channels, norm_cfg=norm_cfg)
+        # init_cfg=None: PyTorch's default initialisation, as the reference D
+        # (HRNet's own default would draw every convolution from N(0, 0.001^2))
+        super().__init__(extra, in_channels=in_channels, norm_cfg=norm_cfg, init_cfg=None)
         # the stem (conv1, norm1, conv2, norm2 and its ReLU) becomes the identity
         for name in ('conv1', 'conv2', self.norm1_name, self.norm2_name, 'relu'):
             setattr(self, name, nn.Identity())

@@ -164,8 +164,10 @@ class AdversarialTopdownPoseEstimator(TopdownPoseEstimator):
                 loss_g = loss_kpt + self.lambda_g * loss_adv
                 log_vars['loss_adv'] = loss_adv.detach()
                 if self._measure_now():
-                    log_vars['adv_grad_ratio'] = self.adversarial_gradient_ratio(
-                        loss_kpt, self.lambda_g * loss_adv)
+                    ratio = self.adversarial_gradient_ratio(
+                        loss_kpt, self.lambda_g * loss_adv, getattr(g_optim, 'loss_scaler', None))
+                    if torch.isfinite(ratio):  # an AMP step that overflows is skipped
+                        log_vars['adv_grad_ratio'] = ratio
         self._generator_update(g_optim, loss_g)
         log_vars.update(loss_kpt=loss_kpt.detach(), loss_g=loss_g.detach(),
                         acc_pose=self._accuracy(pred, gt, weights))
@@ -178,12 +180,17 @@ class AdversarialTopdownPoseEstimator(TopdownPoseEstimator):
     def _measure_now(self) -> bool:
         return bool(self.adv_grad_interval) and self._iter() % self.adv_grad_interval == 0
 
-    def adversarial_gradient_ratio(self, loss_kpt: Tensor, weighted_adv: Tensor) -> Tensor:
+    def adversarial_gradient_ratio(self, loss_kpt: Tensor, weighted_adv: Tensor,
+                                   loss_scaler=None) -> Tensor:
         """``||grad_G(weighted_adv)|| / ||grad_G(loss_kpt)||`` over the
-        generator's parameters (this rank's gradients, before any update)."""
+        generator's parameters (this rank's gradients, before any update).
+        Under AMP both losses are scaled by the optimiser's ``loss_scaler``
+        first, so fp16 gradients do not underflow (the ratio is unchanged)."""
         params = self._generator_parameters()
         norms = []
         for loss in (weighted_adv, loss_kpt):
+            if loss_scaler is not None:
+                loss = loss_scaler.scale(loss)
             grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
             norms.append(torch.linalg.vector_norm(torch.stack(
                 [torch.linalg.vector_norm(g) for g in grads if g is not None])))
