@@ -11,9 +11,39 @@ from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptMultiConfig
 from torch import Tensor
 
+#: output layers start at zero, so the first distributions are uniform
+ZERO_HEADS_INIT = dict(type='Constant', val=0.0, layer=[],
+                       override=[dict(name='scale_head', type='Constant', val=0.0),
+                                 dict(name='rotation_head', type='Constant', val=0.0),
+                                 dict(name='occlusion_head', type='Constant', val=0.0)])
+
+
+class DistributionHeads(BaseModule):
+    """The output of an augmentation network: scale and rotation logits from
+    the globally pooled map (linear), occlusion logits from a 1x1 convolution
+    of the map pooled to the ``w x h`` grid, as log-probabilities."""
+
+    def __init__(self, channels: int, num_scale_bins: int, num_rotation_bins: int,
+                 occlusion_grid: Sequence[int], init_cfg: OptMultiConfig) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.occlusion_grid = tuple(occlusion_grid)
+        self.scale_head = nn.Linear(channels, num_scale_bins)
+        self.rotation_head = nn.Linear(channels, num_rotation_bins)
+        self.occlusion_head = nn.Conv2d(channels, 1, 1)
+
+    def distributions(self, x: Tensor) -> dict[str, Tensor]:
+        """``scale (N, m)``, ``rotation (N, n)`` and ``occlusion (N, w * h)``
+        (cells in row-major order) log-probabilities from the map ``x``."""
+        pooled = x.mean((2, 3))
+        gw, gh = self.occlusion_grid
+        occ = self.occlusion_head(F.adaptive_avg_pool2d(x, (gh, gw))).flatten(1)
+        return dict(scale=F.log_softmax(self.scale_head(pooled), -1),
+                    rotation=F.log_softmax(self.rotation_head(pooled), -1),
+                    occlusion=F.log_softmax(occ, -1))
+
 
 @MODELS.register_module()
-class AugmentationNet(BaseModule):
+class AugmentationNet(DistributionHeads):
     """Predict augmentation distributions from the pose network's features
     (Peng et al., CVPR 2018): ``m`` scale bins, ``n`` rotation bins (ASR)
     and a ``w x h`` occlusion grid (AHO).
@@ -41,20 +71,13 @@ class AugmentationNet(BaseModule):
                  num_rotation_bins: int = 9,
                  occlusion_grid: Sequence[int] = (4, 4),
                  norm_cfg: ConfigType = dict(type='BN'),
-                 init_cfg: OptMultiConfig = dict(
-                     type='Constant', val=0.0, layer=[],
-                     override=[dict(name='scale_head', type='Constant', val=0.0),
-                               dict(name='rotation_head', type='Constant', val=0.0),
-                               dict(name='occlusion_head', type='Constant', val=0.0)])):
-        super().__init__(init_cfg=init_cfg)
+                 init_cfg: OptMultiConfig = ZERO_HEADS_INIT):
+        super().__init__(feat_channels, num_scale_bins, num_rotation_bins, occlusion_grid,
+                         init_cfg)
         if not in_channels:
             raise ValueError('AugmentationNet needs at least one input feature map')
-        self.occlusion_grid = tuple(occlusion_grid)
         self.lateral = nn.ModuleList([nn.Conv2d(c, feat_channels, 1) for c in in_channels])
         self.fuse = ConvModule(feat_channels, feat_channels, 3, padding=1, norm_cfg=norm_cfg)
-        self.scale_head = nn.Linear(feat_channels, num_scale_bins)
-        self.rotation_head = nn.Linear(feat_channels, num_rotation_bins)
-        self.occlusion_head = nn.Conv2d(feat_channels, 1, 1)
 
     def forward(self, feats: Sequence[Tensor]) -> dict[str, Tensor]:
         """Log-probabilities ``scale (N, m)``, ``rotation (N, n)`` and
@@ -68,11 +91,5 @@ class AugmentationNet(BaseModule):
             lat = self.lateral[i](feats[i])
             x = lat if x is None else lat + F.interpolate(
                 x, size=lat.shape[-2:], mode='bilinear', align_corners=False)
-        x = self.fuse(x)
-        pooled = x.mean((2, 3))
-        gw, gh = self.occlusion_grid
-        occ = self.occlusion_head(F.adaptive_avg_pool2d(x, (gh, gw))).flatten(1)
-        return dict(scale=F.log_softmax(self.scale_head(pooled), -1),
-                    rotation=F.log_softmax(self.rotation_head(pooled), -1),
-                    occlusion=F.log_softmax(occ, -1))
+        return self.distributions(self.fuse(x))
 

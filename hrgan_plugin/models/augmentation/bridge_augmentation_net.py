@@ -6,16 +6,16 @@ from collections.abc import Sequence
 
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.model import BaseModule
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptMultiConfig
 from torch import Tensor
 
 from ..backbones.hru import PreActResidual
+from .augmentation_net import ZERO_HEADS_INIT, DistributionHeads
 
 
 @MODELS.register_module()
-class BridgeAugmentationNet(BaseModule):
+class BridgeAugmentationNet(DistributionHeads):
     """Predict ASR/AHO distributions from ``n`` feature maps of decreasing
     resolution, as the reference agent network (Peng et al., CVPR 2018;
     released code's ``ASN``) reads the 5 bridge features of the first
@@ -53,23 +53,16 @@ class BridgeAugmentationNet(BaseModule):
                  num_rotation_bins: int = 9,
                  occlusion_grid: Sequence[int] = (4, 4),
                  norm_cfg: ConfigType = dict(type='BN'),
-                 init_cfg: OptMultiConfig = dict(
-                     type='Constant', val=0.0, layer=[],
-                     override=[dict(name='scale_head', type='Constant', val=0.0),
-                               dict(name='rotation_head', type='Constant', val=0.0),
-                               dict(name='occlusion_head', type='Constant', val=0.0)])):
-        super().__init__(init_cfg=init_cfg)
+                 init_cfg: OptMultiConfig = ZERO_HEADS_INIT):
+        super().__init__(feat_channels, num_scale_bins, num_rotation_bins, occlusion_grid,
+                         init_cfg)
         if not in_channels:
             raise ValueError('BridgeAugmentationNet needs at least one input feature map')
-        self.occlusion_grid = tuple(occlusion_grid)
         c = feat_channels
         self.inputs = nn.ModuleList([PreActResidual(ci, c, norm_cfg) for ci in in_channels])
         self.merges = nn.ModuleList([PreActResidual(c, c, norm_cfg)
                                      for _ in range(len(in_channels) - 1)])
         self.deep = nn.Sequential(*[PreActResidual(c, c, norm_cfg) for _ in range(num_deep)])
-        self.scale_head = nn.Linear(c, num_scale_bins)
-        self.rotation_head = nn.Linear(c, num_rotation_bins)
-        self.occlusion_head = nn.Conv2d(c, 1, 1)
 
     def forward(self, feats: Sequence[Tensor]) -> dict[str, Tensor]:
         """Log-probabilities ``scale (N, m)``, ``rotation (N, n)`` and
@@ -82,10 +75,4 @@ class BridgeAugmentationNet(BaseModule):
         for merge, i in zip(self.merges, order[1:]):
             lateral = self.inputs[i](feats[i])
             x = merge(F.adaptive_max_pool2d(x, lateral.shape[-2:]) + lateral)
-        x = self.deep(x)
-        pooled = x.mean((2, 3))
-        gw, gh = self.occlusion_grid
-        occ = self.occlusion_head(F.adaptive_avg_pool2d(x, (gh, gw))).flatten(1)
-        return dict(scale=F.log_softmax(self.scale_head(pooled), -1),
-                    rotation=F.log_softmax(self.rotation_head(pooled), -1),
-                    occlusion=F.log_softmax(occ, -1))
+        return self.distributions(self.deep(x))

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmpose.models.backbones import HRNet
 from mmpose.models.backbones.resnet import get_expansion
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptMultiConfig
+
+from .conditioning import image_conditioned_input
 
 # HRNet-W32 (mmpose's td-hm_hrnet-w32 backbone), the reference D's body.
 HRNET_W32_EXTRA = dict(
@@ -87,13 +88,7 @@ class HRNetDiscriminator(BaseModule):
         Returns:
             Tensor: ``(N, K, H, W)`` reconstruction ``D(C, X)``.
         """
-        n, k, h, w = heatmaps.shape
-        if k != self.num_keypoints:
-            raise ValueError(f'HRNetDiscriminator expects {self.num_keypoints} heatmap '
-                             f'channels, got {k}')
-        if h % self.min_stride or w % self.min_stride:
-            raise ValueError(f'HRNetDiscriminator: heatmap size {h}x{w} is not divisible by '
-                             f'{self.min_stride} (its lowest-resolution branch)')
-        image = F.interpolate(image, size=(h, w), mode='bilinear', align_corners=False)
-        x = torch.cat([image.to(heatmaps.dtype), heatmaps], dim=1)
+        x = image_conditioned_input('HRNetDiscriminator', heatmaps, image, self.num_keypoints,
+                                    self.min_stride,
+                                    f'{self.min_stride} (its lowest-resolution branch)')
         return self.final_layer(self.body(x)[0])

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from mmpose.models.backbones.hourglass import HourglassModule
 from mmpose.models.backbones.resnet import BasicBlock
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptMultiConfig
+
+from .conditioning import image_conditioned_input
 
 
 class _HourglassModule(HourglassModule):
@@ -90,15 +91,9 @@ class PoseDiscriminator(BaseModule):
         Returns:
             Tensor: ``(N, K, H, W)`` reconstruction ``D(C, X)``.
         """
-        n, k, h, w = heatmaps.shape
-        if k != self.num_keypoints:
-            raise ValueError(f'PoseDiscriminator expects {self.num_keypoints} heatmap '
-                             f'channels, got {k}')
         step = 2 ** self.depth
-        if h % step or w % step:
-            raise ValueError(f'PoseDiscriminator: heatmap size {h}x{w} is not divisible by '
-                             f'2**depth = {step}; lower `depth`')
-        image = F.interpolate(image, size=(h, w), mode='bilinear', align_corners=False)
-        x = self.stem(torch.cat([image.to(heatmaps.dtype), heatmaps], dim=1))
+        x = self.stem(image_conditioned_input(
+            'PoseDiscriminator', heatmaps, image, self.num_keypoints, step,
+            f'2**depth = {step}; lower `depth`'))
         x = self.hourglass(self.pre_blocks(x))
         return self.final_layer(self.post(x))
