@@ -90,19 +90,31 @@ class RunFailed(RuntimeError):
     pass
 
 
-def plan(spec: ExperimentSpec, out: str, extra: dict) -> list:
-    """Every (arm, seed) run with its merged config and its identity key
-    (a hash of the config text, so a changed spec reruns what it changed)."""
-    runs = []
+def plan(spec: ExperimentSpec, out: str, extra: dict) -> tuple[list, list]:
+    """The spec's pretrain runs (one per seed, if any) and every (arm, seed)
+    run, each with its merged config and identity key (a hash of the config
+    text, and of its pretrain's key, so a changed spec reruns what it
+    changed). Arms start from their seed's pretrain checkpoint."""
+    pretrains, runs = {}, []
     for seed in spec.seeds:
+        if spec.pretrain is not None:
+            pretrains[seed] = _run(spec, spec.pretrain, seed, out, extra)
         for arm in spec.arms:
-            cfg = Config.fromfile(osp.join(REPO, arm.config))
-            cfg.merge_from_dict(spec.run_options(arm, seed, extra))
-            key = hashlib.sha256(cfg.pretty_text.encode()).hexdigest()[:16]
-            run_dir = osp.join(out, 'runs', arm.name, f'seed{seed}')
-            cfg.work_dir = run_dir
-            runs.append(Run(arm, seed, run_dir, cfg, key))
-    return runs
+            runs.append(_run(spec, arm, seed, out, extra, pretrains.get(seed)))
+    return list(pretrains.values()), runs
+
+
+def _run(spec: ExperimentSpec, arm: Arm, seed: int, out: str, extra: dict,
+         pretrain: Run | None = None) -> Run:
+    cfg = Config.fromfile(osp.join(REPO, arm.config))
+    cfg.merge_from_dict(spec.run_options(arm, seed, extra))
+    text = cfg.pretty_text
+    if pretrain is not None:
+        cfg.load_from = osp.join(pretrain.dir, f'epoch_{pretrain.cfg.train_cfg.max_epochs}.pth')
+        text = cfg.pretty_text + pretrain.key
+    run_dir = osp.join(out, 'runs', arm.name, f'seed{seed}')
+    cfg.work_dir = run_dir
+    return Run(arm, seed, run_dir, cfg, hashlib.sha256(text.encode()).hexdigest()[:16])
 
 
 def ensure_data(spec: ExperimentSpec) -> None:
@@ -269,10 +281,16 @@ def main(argv=None) -> int:
         args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
     out = args.out or osp.join(REPO, 'work_dirs', 'experiments', spec.name)
     os.makedirs(out, exist_ok=True)
-    runs = plan(spec, out, dict(args.cfg_options))
+    pretrains, runs = plan(spec, out, dict(args.cfg_options))
     pending = [r for r in runs if not r.finished()]
     print(f'{spec.name}: {len(spec.arms)} arms x {len(spec.seeds)} seeds = {len(runs)} runs; '
           f'{len(runs) - len(pending)} finished, {len(pending)} to run', flush=True)
+    # a pretrain is (re)trained when an arm of its seed still has to run
+    pending_pretrains = [p for p in pretrains if not p.finished()
+                         and any(r.seed == p.seed for r in pending)]
+    if pending_pretrains:
+        print(f'{len(pending_pretrains)} pretrain run(s) ({spec.pretrain.config}) first',
+              flush=True)
 
     failures = []
     if pending and not args.report_only:
@@ -282,7 +300,10 @@ def main(argv=None) -> int:
             print(f'error: {err}', file=sys.stderr)
             return 2
         try:
-            failures = train_all(spec, pending, args.jobs, args.device)
+            failures = train_all(spec, pending_pretrains, args.jobs, args.device)
+            failed = {p.seed for p in pending_pretrains if not p.finished()}
+            pending = [r for r in pending if r.seed not in failed]
+            failures += train_all(spec, pending, args.jobs, args.device)
         except KeyboardInterrupt:
             print('interrupted: finished runs are kept; run the same command to resume',
                   file=sys.stderr)

@@ -112,6 +112,8 @@ def write_report(out_dir: str, spec: ExperimentSpec, results: list,
     lines += [
         f'- spec: `{spec.path}`',
         f'- arms: {", ".join(_arm_text(a) for a in spec.arms)}; baseline `{spec.baseline}`',
+        *([f'- every arm starts from its seed\'s pretrain run: {_arm_text(spec.pretrain)}']
+          if spec.pretrain else []),
         f'- seeds: {seeds} ({len(seeds)} paired)',
         '- schedule: ' + (', '.join(f'`{k}={v}`' for k, v in spec.schedule.items())
                           or 'as configured'),

@@ -10,8 +10,12 @@ A spec (kept under ``configs/experiments/``) sets::
     cfg_options = {...}             # other settings shared by every run
     curves = ['loss_kpt', 'k_t']    # logged scalars plotted over training
     data = dict(root='data/x', preset='occlusion', num_train=1000, num_val=150)
+    pretrain = dict(config='configs/...py', cfg_options=dict(...))
 
-``data`` is optional: when given, the synthetic dataset is written there
+``pretrain`` is optional: a run trained once per seed before the arms
+(options: ``schedule``, ``cfg_options``, its own ``cfg_options``, the seed),
+whose last checkpoint every arm of that seed starts from (``load_from``), so
+the arms share one stage-1 pose net. ``data`` is optional: when given, the synthetic dataset is written there
 first (once). A run's config is its arm's config merged with, in order,
 ``schedule``, ``cfg_options``, the arm's ``cfg_options``, the command line's
 ``--cfg-options`` and ``randomness.seed``.
@@ -26,6 +30,7 @@ from typing import Optional
 from mmengine.config import Config
 
 DIRECTIONS = ('higher', 'lower')
+PRETRAIN = '_pretrain'  # the run name of a spec's pretrain
 
 
 class SpecError(ValueError):
@@ -54,6 +59,7 @@ class ExperimentSpec:
     cfg_options: dict
     curves: list
     data: Optional[dict]
+    pretrain: Optional[Arm] = None
 
     def run_options(self, arm: Arm, seed: int, extra: Optional[dict] = None) -> dict:
         """The merged ``--cfg-options`` of one run (later keys win)."""
@@ -89,17 +95,21 @@ def load_spec(path: str, repo_root: str = '.') -> ExperimentSpec:
     arms_cfg = need('arms', dict)
     if not arms_cfg:
         raise SpecError(f'{path}: arms is empty')
-    arms = []
-    for name, arm in arms_cfg.items():
+    def read_arm(key: str, name: str, arm) -> Arm:
         if not isinstance(arm, dict) or 'config' not in arm:
-            raise SpecError(f"{path}: arms.{name} needs a 'config' path")
+            raise SpecError(f"{path}: {key} needs a 'config' path")
         unknown = set(arm) - {'config', 'cfg_options'}
         if unknown:
-            raise SpecError(f'{path}: arms.{name} has unknown keys {sorted(unknown)}')
+            raise SpecError(f'{path}: {key} has unknown keys {sorted(unknown)}')
         config = arm['config']
         if not osp.isfile(osp.join(repo_root, config)):
-            raise SpecError(f'{path}: arms.{name}.config {config} not found')
-        arms.append(Arm(name, config, dict(arm.get('cfg_options') or {})))
+            raise SpecError(f'{path}: {key}.config {config} not found')
+        return Arm(name, config, dict(arm.get('cfg_options') or {}))
+
+    arms = [read_arm(f'arms.{name}', name, arm) for name, arm in arms_cfg.items()]
+    pretrain = _plain(cfg.get('pretrain'))
+    if pretrain is not None:
+        pretrain = read_arm('pretrain', PRETRAIN, pretrain)
     baseline = need('baseline', str)
     if baseline not in arms_cfg:
         raise SpecError(f'{path}: baseline {baseline!r} is not one of the arms '
@@ -120,7 +130,7 @@ def load_spec(path: str, repo_root: str = '.') -> ExperimentSpec:
         arms=arms, baseline=baseline, seeds=list(seeds), metrics=metrics,
         schedule=dict(_plain(cfg.get('schedule', {}))),
         cfg_options=dict(_plain(cfg.get('cfg_options', {}))),
-        curves=list(_plain(cfg.get('curves', []))), data=data)
+        curves=list(_plain(cfg.get('curves', []))), data=data, pretrain=pretrain)
 
 
 def _docstring(path: str) -> str:

@@ -1,6 +1,6 @@
 """The ASR + AHO adversarial augmenter (Peng et al., CVPR 2018) without the
-training loop: distributions -> sampled transforms -> warped samples and
-occlusion masks -> hardness -> reward/penalty (or pre-training) targets -> KL.
+training loop: distributions -> sampled transforms and occlusion masks, and
+the random references they are judged against -> reward/penalty targets -> KL.
 
 :class:`~hrgan_plugin.engine.hooks.AdversarialAugmentationHook` wires it into
 mmengine's runner (feature capture, batch split, optimiser, ranks, logging).
@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Optional
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -20,53 +19,24 @@ from torch import Tensor
 
 from .distributions import (
     BoundedGaussianBins,
-    aho_pretrain_targets,
-    asr_pretrain_targets,
     reward_penalty_target,
     sample_bins,
-)
-from .geometry import (
-    scale_from_exponent,
-    scale_rotation_matrices,
-    transform_keypoints,
-    warp_images,
 )
 from .occlusion import grid_masks
 
 DISTRIBUTIONS = ('scale', 'rotation', 'occlusion')
 #: distribution name -> (rows of the adversarial samples it covers, target probabilities)
 Targets = dict[str, tuple[slice, Tensor]]
+#: the released code's random augmentation, against which adversarial samples
+#: are judged: scale 2^clip(N(0, 0.25), +-0.5), rotation clip(N(0, 30), +-60)
+#: applied with probability 0.4
+REFERENCE_AUGMENTATION = dict(scale_sigma=0.25, scale_bound=0.5, rotation_sigma=30.0,
+                              rotation_bound=60.0, rotation_prob=0.4)
 
 
-def per_sample_loss(pred: Tensor, target: Tensor, weight: Tensor) -> Tensor:
-    """Hardness of each sample ``(B,)``: keypoint-weighted heatmap MSE."""
-    return ((pred.float() - target.float()).pow(2) * weight[:, :, None, None]).mean((1, 2, 3))
-
-
-def scale_rotate_samples(inputs: list[Tensor], samples: list, rows: Sequence[int],
-                         scale: Tensor, angle: Tensor, codec,
-                         device: torch.device | str = 'cpu') -> None:
-    """Scale and rotate the images ``inputs[rows]`` about their centres (in
-    place, batched on ``device``) and regenerate their keypoints, heatmap
-    targets and keypoint weights with ``codec`` (the model's own)."""
-    if not len(rows):
-        return
-    h, w = inputs[rows[0]].shape[-2:]
-    matrices = scale_rotation_matrices(scale, angle, (w, h))
-    images = torch.stack([inputs[r] for r in rows]).to(device)
-    warped = warp_images(images, matrices).round().clamp(0, 255).to(images.dtype)
-    kpts = torch.stack([torch.as_tensor(np.asarray(samples[r].gt_instances.transformed_keypoints),
-                                        dtype=torch.float32) for r in rows])
-    moved = transform_keypoints(kpts, matrices).numpy()
-    for j, r in enumerate(rows):
-        inputs[r] = warped[j]
-        sample = samples[r]
-        visible = np.asarray(sample.gt_instances.keypoints_visible)
-        encoded = codec.encode(moved[j], visible)
-        sample.gt_instances.transformed_keypoints = moved[j]
-        sample.gt_fields.heatmaps = torch.as_tensor(encoded['heatmaps'])
-        sample.gt_instance_labels.keypoint_weights = torch.as_tensor(
-            encoded['keypoint_weights'], dtype=torch.float32)
+def scale_from_exponent(exponent: Tensor) -> Tensor:
+    """Scale factor ``2 ** e`` of the released code's scale bins."""
+    return torch.pow(2.0, exponent)
 
 
 @dataclass
@@ -95,15 +65,18 @@ class AdversarialAugmenter(nn.Module):
         aug_net (dict): ``AugmentationNet`` config without ``in_channels``
             (known once the pose net's features are seen, :meth:`build_net`).
             Defaults to ``dict(type='AugmentationNet')``.
-        scale_bins (dict): ``num``, ``range`` (exponents e, scale 2^e) and
-            ``sigma``. Defaults to 7 bins over -0.6..0.6, sigma 0.05.
+        scale_bins (dict): ``num``, ``range`` (exponents e, content scale
+            2^e) and ``sigma``. Defaults to 7 bins over -0.6..0.6, sigma 0.05.
         rotation_bins (dict): ``num``, ``range`` (degrees), ``sigma``.
-            Defaults to 9 bins over -60..60, sigma 5.
+            Defaults to 9 bins over -60..60, sigma 5 (the paper's n = 9; the
+            released code's ``num=7`` gives 20-degree steps).
         occlusion_grid (tuple[int, int]): ``(w, h)``. Defaults to (4, 4).
         max_occluded_cells (int): AHO occludes 1..this many cells. Defaults to 2.
         alpha (float): reward rate. Defaults to 0.2.
         beta (float): penalty rate. Defaults to 0.5.
         clip (bool): clip target probabilities to ``[0, 2/k]``. Defaults to True.
+        reference (dict): the random augmentation of the reference samples,
+            keys as :data:`REFERENCE_AUGMENTATION` (its defaults).
     """
 
     def __init__(self,
@@ -114,7 +87,8 @@ class AdversarialAugmenter(nn.Module):
                  max_occluded_cells: int = 2,
                  alpha: float = 0.2,
                  beta: float = 0.5,
-                 clip: bool = True) -> None:
+                 clip: bool = True,
+                 reference: Optional[dict] = None) -> None:
         super().__init__()
         self.aug_net_cfg = dict(aug_net, num_scale_bins=scale_bins['num'],
                                 num_rotation_bins=rotation_bins['num'],
@@ -126,12 +100,13 @@ class AdversarialAugmenter(nn.Module):
         self.occlusion_grid = tuple(occlusion_grid)
         self.max_occluded_cells = max_occluded_cells
         self.alpha, self.beta, self.clip = alpha, beta, clip
+        unknown = set(reference or {}) - set(REFERENCE_AUGMENTATION)
+        if unknown:
+            raise KeyError(f'AdversarialAugmenter.reference: unknown keys {sorted(unknown)}; '
+                           f'known: {sorted(REFERENCE_AUGMENTATION)}')
+        self.reference = {**REFERENCE_AUGMENTATION, **(reference or {})}
         self.net: Optional[nn.Module] = None
         self.in_channels: Optional[list[int]] = None
-        m, n = self.scale_bins.num, self.rotation_bins.num
-        # pre-training: summed ASR pose loss and sample count per (scale, rotation) bin
-        self.loss_sum = torch.zeros(m, n, dtype=torch.float64)
-        self.loss_count = torch.zeros(m, n, dtype=torch.float64)
 
     def build_net(self, in_channels: list[int]) -> nn.Module:
         """Build the augmentation network for features of these widths."""
@@ -140,66 +115,70 @@ class AdversarialAugmenter(nn.Module):
         self.net.init_weights()
         return self.net
 
-    def propose(self, features: list[Tensor], n_asr: int, uniform: bool,
+    @property
+    def scale_centres(self) -> Tensor:
+        """Content scale at each scale bin's centre."""
+        return scale_from_exponent(self.scale_bins.centres)
+
+    @property
+    def rotation_centres(self) -> Tensor:
+        """Rotation (degrees) at each rotation bin's centre."""
+        return self.rotation_bins.centres
+
+    def propose(self, features: list[Tensor], n_asr: int,
                 generator: torch.Generator) -> Proposal:
         """Predict the distributions from the (detached) features of the
-        adversarial rows and draw from them (or uniformly, in pre-training):
-        one scale and one rotation bin per ASR row, values from the bins'
-        bounded Gaussians; 1..``max_occluded_cells`` cells per AHO row."""
+        adversarial rows and draw from them: one scale and one rotation bin
+        per ASR row, values from the bins' bounded Gaussians;
+        1..``max_occluded_cells`` cells per AHO row."""
         self.net.train()
         log_probs = self.net(features)
         probs = {k: v.detach().exp().cpu() for k, v in log_probs.items()}
-        draw_from = {k: torch.ones_like(v) for k, v in probs.items()} if uniform else probs
-        scale_idx = sample_bins(draw_from['scale'][:n_asr], generator=generator)[:, 0]
-        rot_idx = sample_bins(draw_from['rotation'][:n_asr], generator=generator)[:, 0]
+        scale_idx = sample_bins(probs['scale'][:n_asr], generator=generator)[:, 0]
+        rot_idx = sample_bins(probs['rotation'][:n_asr], generator=generator)[:, 0]
         scale = scale_from_exponent(self.scale_bins.sample(scale_idx, generator))
         angle = self.rotation_bins.sample(rot_idx, generator)
-        cells = sample_bins(draw_from['occlusion'][n_asr:], self.max_occluded_cells, generator)
-        keep = torch.randint(1, self.max_occluded_cells + 1, (len(cells), 1), generator=generator)
-        cells = torch.where(torch.arange(cells.shape[1])[None] < keep, cells, -1)
+        cells = self.draw_cells(probs['occlusion'][n_asr:], generator)
         return Proposal(log_probs, probs, scale_idx, rot_idx, scale, angle, cells,
                         grid_masks(cells, self.occlusion_grid))
 
-    def pretrain_counts(self, proposal: Proposal, asr_loss: Tensor) -> tuple[Tensor, Tensor]:
-        """This batch's ASR losses summed per (scale, rotation) bin, and counts."""
-        index = (proposal.scale_idx, proposal.rot_idx)
-        loss_sum = torch.zeros_like(self.loss_sum).index_put_(index, asr_loss.double(),
-                                                              accumulate=True)
-        count = torch.zeros_like(self.loss_count).index_put_(
-            index, torch.ones(proposal.n_asr, dtype=torch.float64), accumulate=True)
-        return loss_sum, count
+    def draw_cells(self, probs: Tensor, generator: torch.Generator) -> Tensor:
+        """``(B, max_occluded_cells)`` cells drawn without replacement from
+        ``(B, cells)`` probabilities, 1..max per row (unused slots -1)."""
+        cells = sample_bins(probs, self.max_occluded_cells, generator)
+        keep = torch.randint(1, self.max_occluded_cells + 1, (len(cells), 1), generator=generator)
+        return torch.where(torch.arange(cells.shape[1])[None] < keep, cells, -1)
 
-    def accumulate(self, loss_sum: Tensor, count: Tensor) -> None:
-        self.loss_sum += loss_sum
-        self.loss_count += count
+    def random_cells(self, n: int, generator: torch.Generator) -> Tensor:
+        """Cells of a random occlusion (AHO's reference): uniform over the grid."""
+        return self.draw_cells(torch.ones(n, self.occlusion_grid[0] * self.occlusion_grid[1]),
+                               generator)
 
-    def pretrain_targets(self, num_rows: int, ref_samples: list) -> Targets:
-        """Pre-training targets for every adversarial row: the accumulated
-        dataset-level ASR targets, and each image's joint histogram over the
-        occlusion grid (AHO)."""
-        scale_t, rot_t = asr_pretrain_targets(self.loss_sum, self.loss_count)
-        kpts = torch.stack([torch.as_tensor(np.asarray(s.gt_instances.transformed_keypoints),
-                                            dtype=torch.float32)[0] for s in ref_samples])
-        vis = torch.cat([s.gt_instance_labels.keypoint_weights.cpu() for s in ref_samples])
-        every = slice(None)
-        return dict(
-            scale=(every, scale_t.float().expand(num_rows, -1)),
-            rotation=(every, rot_t.float().expand(num_rows, -1)),
-            occlusion=(every, aho_pretrain_targets(kpts, vis, ref_samples[0].metainfo['input_size'],
-                                                   self.occlusion_grid)))
+    def random_transforms(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        """``n`` content scales and rotations (degrees) of the reference
+        random augmentation (``reference``)."""
+        r = self.reference
+        e = (torch.randn(n, generator=generator) * r['scale_sigma']).clamp(
+            -r['scale_bound'], r['scale_bound'])
+        angle = (torch.randn(n, generator=generator) * r['rotation_sigma']).clamp(
+            -r['rotation_bound'], r['rotation_bound'])
+        rotate = torch.rand(n, generator=generator) < r['rotation_prob']
+        return scale_from_exponent(e), torch.where(rotate, angle, torch.zeros_like(angle))
 
-    def adversarial_targets(self, proposal: Proposal, harder: Tensor) -> Targets:
+    def adversarial_targets(self, proposal: Proposal, harder_scale: Tensor,
+                            harder_rotation: Tensor, harder_occlusion: Tensor) -> Targets:
         """Reward the sampled bins/cells of samples harder than their
         reference, penalise the others (``alpha``, ``beta``, clipping)."""
-        asr, aho = slice(0, proposal.n_asr), slice(proposal.n_asr, len(harder))
+        asr, aho = slice(0, proposal.n_asr), slice(proposal.n_asr, None)
         probs = proposal.probs
         return dict(
             scale=(asr, reward_penalty_target(probs['scale'][asr], proposal.scale_idx,
-                                              harder[asr], self.alpha, self.beta, self.clip)),
+                                              harder_scale, self.alpha, self.beta, self.clip)),
             rotation=(asr, reward_penalty_target(probs['rotation'][asr], proposal.rot_idx,
-                                                 harder[asr], self.alpha, self.beta, self.clip)),
+                                                 harder_rotation, self.alpha, self.beta,
+                                                 self.clip)),
             occlusion=(aho, self._occlusion_targets(probs['occlusion'][aho], proposal.cells,
-                                                    harder[aho])))
+                                                    harder_occlusion)))
 
     def _occlusion_targets(self, probs: Tensor, cells: Tensor, harder: Tensor) -> Tensor:
         """Reward/penalty on the sampled cells (unused slots are -1)."""
@@ -212,8 +191,8 @@ class AdversarialAugmenter(nn.Module):
         return out
 
     @staticmethod
-    def kl_loss(proposal: Proposal, targets: Targets) -> Tensor:
+    def kl_loss(log_probs: dict[str, Tensor], targets: Targets) -> Tensor:
         """Sum over distributions of KL(target || predicted), batch mean."""
-        device = next(iter(proposal.log_probs.values())).device
-        return sum(F.kl_div(proposal.log_probs[k][rows], t.to(device), reduction='batchmean')
+        device = next(iter(log_probs.values())).device
+        return sum(F.kl_div(log_probs[k][rows], t.to(device), reduction='batchmean')
                    for k, (rows, t) in targets.items() if len(t))

@@ -108,28 +108,16 @@ def clip_probabilities(probs: Tensor, cap: float) -> Tensor:
     return p / p.sum(1, keepdim=True)
 
 
-def asr_pretrain_targets(loss_sum: Tensor, count: Tensor) -> tuple[Tensor, Tensor]:
-    """Pre-training targets of the scale and rotation distributions from the
-    pose losses accumulated over the ``(m, n)`` scale x rotation bins: the
-    mean loss of each bin (unvisited bins get the mean of the visited ones),
-    summed over the other axis and normalised."""
-    mean = loss_sum / count.clamp(min=1)
-    visited = count > 0
-    fill = mean[visited].mean() if visited.any() else torch.tensor(1.0)
-    mean = torch.where(visited, mean, fill)
-    scale, rotation = mean.sum(1), mean.sum(0)
-    return scale / scale.sum(), rotation / rotation.sum()
-
-
-def aho_pretrain_targets(keypoints: Tensor, visible: Tensor, input_size: Sequence[int],
-                         grid: Sequence[int], eps: float = 1e-3) -> Tensor:
-    """Per-image pre-training target of the occlusion distribution: the
-    normalised histogram of its visible joints over the ``w x h`` grid (cells
-    in row-major order), smoothed by ``eps`` so that no cell is impossible.
+def joint_histogram(keypoints: Tensor, visible: Tensor, input_size: Sequence[int],
+                    grid: Sequence[int], eps: float = 1e-3) -> Tensor:
+    """The AHO pre-training target (paper: "counting all joints from all
+    images"): the normalised histogram ``(w * h,)`` of the labelled joints of
+    all the given people over the ``w x h`` grid (cells in row-major order),
+    smoothed by ``eps`` so that no cell is impossible.
 
     Args:
-        keypoints (Tensor): ``(B, K, 2)`` in input pixels.
-        visible (Tensor): ``(B, K)``, > 0 for labelled joints.
+        keypoints (Tensor): ``(N, K, 2)`` in input pixels.
+        visible (Tensor): ``(N, K)``, > 0 for labelled joints.
         input_size (tuple[int, int]): ``(W, H)`` of the input.
         grid (tuple[int, int]): ``(w, h)`` cells.
     """
@@ -137,11 +125,11 @@ def aho_pretrain_targets(keypoints: Tensor, visible: Tensor, input_size: Sequenc
     col = (keypoints[..., 0] / w_in * gw).floor().long()
     row = (keypoints[..., 1] / h_in * gh).floor().long()
     inside = (visible > 0) & (col >= 0) & (col < gw) & (row >= 0) & (row < gh)
-    cell = (row.clamp(0, gh - 1) * gw + col.clamp(0, gw - 1))
-    hist = torch.zeros(len(keypoints), gw * gh)
-    hist.scatter_add_(1, cell, inside.float())
-    hist += eps
-    return hist / hist.sum(1, keepdim=True)
+    cell = row.clamp(0, gh - 1) * gw + col.clamp(0, gw - 1)
+    hist = torch.zeros(gw * gh, dtype=torch.float64)
+    hist.scatter_add_(0, cell[inside], torch.ones(int(inside.sum()), dtype=torch.float64))
+    hist = hist / hist.sum().clamp_min(1) + eps
+    return (hist / hist.sum()).float()
 
 
 def entropy(probs: Tensor) -> Tensor:
