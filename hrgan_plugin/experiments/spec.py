@@ -15,10 +15,10 @@ A spec (kept under ``configs/experiments/``) sets::
 ``pretrain`` is optional: a run trained once per seed before the arms
 (options: ``schedule``, ``cfg_options``, its own ``cfg_options``, the seed),
 whose last checkpoint every arm of that seed starts from (``load_from``), so
-the arms share one stage-1 pose net. ``data`` is optional: when given, the synthetic dataset is written there
-first (once). A run's config is its arm's config merged with, in order,
-``schedule``, ``cfg_options``, the arm's ``cfg_options``, the command line's
-``--cfg-options`` and ``randomness.seed``.
+the arms share one stage-1 pose net. ``data`` is optional: when given, the
+synthetic dataset is written there first (once). A run's config is its
+arm's config merged with, in order, ``schedule``, ``cfg_options``, the arm's
+``cfg_options``, the command line's ``--cfg-options`` and ``randomness.seed``.
 """
 from __future__ import annotations
 
