@@ -9,38 +9,38 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
-from mmpose.datasets.transforms import PackPoseInputs
 from mmpose.registry import HOOKS, MODELS
-from utils import REPO, assert_same_training_state, run_tool, synthetic_options
+from utils import (
+    REPO,
+    CoordinateDataset,
+    assert_same_training_state,
+    run_tool,
+    synthetic_options,
+)
 
 from hrgan_plugin.models.augmentation.occlusion import grid_masks
 
 
-class _Pipeline:
-    transforms = [PackPoseInputs()]
-
-
-class _Dataset:
-    pipeline = _Pipeline()
-
-
 class _Loader:
-    dataset = _Dataset()
+    def __init__(self, dataset):
+        self.dataset = dataset
 
 
 class _Runner:
-    def __init__(self, model):
+    def __init__(self, model, dataset):
         self.model = model
-        self.train_dataloader = _Loader()
+        self.train_dataloader = _Loader(dataset)
 
 
-def test_aho_mask_reaches_every_resolution_and_only_while_armed():
+def test_aho_mask_reaches_every_resolution_and_only_while_armed(tmp_path):
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'quickstart',
                                    'hrnet_synthetic-mpii_128x128.py'))
     model = MODELS.build(cfg.model).eval()
     hook = HOOKS.build(dict(type='AdversarialAugmentationHook'))
-    hook.before_train(_Runner(model))
-    assert _Loader.dataset.pipeline.transforms[0].pack_transformed
+    dataset = CoordinateDataset(str(tmp_path))
+    hook.before_train(_Runner(model, dataset))
+    pack = dataset.pipeline.transforms[-1]
+    assert pack.pack_transformed and 'sample_idx' in pack.meta_keys
     seen = []
     model.backbone.stage2.register_forward_hook(lambda m, a, out: seen.append(out))
     x = torch.rand(3, 3, 128, 128)
@@ -99,13 +99,14 @@ def test_asr_aho_config_trains_and_logs_distributions(name, synthetic_root, tmp_
     cfg.log_level = 'WARNING'
     for hook in cfg.custom_hooks:
         if hook['type'] == 'AdversarialAugmentationHook':
-            hook.update(pretrain_iters=1, log_interval=1)
+            # stage 2 is covered by the quickstart tests (at 128x128)
+            hook.update(pose_pretrain_epochs=0, agent_pretrain_iters=0, log_interval=1)
     runner = Runner.from_cfg(cfg)
     runner.train()
     with open(tmp_path / 'adversarial_augmentation.jsonl') as f:
         lines = [json.loads(line) for line in f]
     assert [r['iter'] for r in lines] == [1, 2]
-    assert [r['phase'] for r in lines] == ['pretrain', 'joint']
+    assert [r['phase'] for r in lines] == ['joint', 'joint']
     for r in lines:
         assert (len(r['scale']), len(r['rotation']), len(r['occlusion'])) == (7, 9, 16)
         for k in ('scale', 'rotation', 'occlusion'):
@@ -115,29 +116,32 @@ def test_asr_aho_config_trains_and_logs_distributions(name, synthetic_root, tmp_
     # hook state travels with the checkpoint
     ckpt = torch.load(tmp_path / 'epoch_1.pth', map_location='cpu')
     state = ckpt['hook_states']['AdversarialAugmentationHook']
-    assert state['iters_done'] == 2 and 'aug_net' in state and 'optimizer' in state
+    assert state['agent_pretrain_done'] == 0 and 'aug_net' in state and 'optimizer' in state
 
 
-def test_resume_restores_augmentation_net_and_phase(synthetic_root, tmp_path):
-    """2 epochs straight == 1 epoch, then --resume to 2; the resume point lies
-    inside the pre-training phase, which ends after it (4 iterations per epoch,
-    6 of pre-training)."""
+def test_resume_restores_augmentation_net_and_stage(synthetic_root, tmp_path):
+    """3 epochs straight == 1 epoch, --resume to 2, --resume to 3, with 4
+    iterations per epoch: epoch 1 is stage 1 (pose net alone), the agent
+    pre-trains for 6 iterations with the pose net frozen (resumed inside
+    them), then joint training; so each stage is resumed into."""
     config = osp.join(REPO, 'configs', 'quickstart', 'hrnet_asr-aho_synthetic-mpii_128x128.py')
     opts = [*synthetic_options(synthetic_root, 'mpii'), 'train_cfg.val_interval=10',
             'train_dataloader.batch_size=6', 'train_dataloader.dataset.indices=24',
-            'custom_hooks.4.pretrain_iters=6', 'custom_hooks.4.log_interval=1']
+            'custom_hooks.4.pose_pretrain_epochs=1', 'custom_hooks.4.agent_pretrain_iters=6',
+            'custom_hooks.4.log_interval=1']
     straight, split = str(tmp_path / 'straight'), str(tmp_path / 'split')
-    for work_dir, epochs, resume in ((straight, 2, []), (split, 1, []), (split, 2, ['--resume'])):
+    for work_dir, epochs, resume in ((straight, 3, []), (split, 1, []), (split, 2, ['--resume']),
+                                     (split, 3, ['--resume'])):
         proc = run_tool('tools/train.py', config, '--work-dir', work_dir, *resume,
                         '--cfg-options', *opts, f'train_cfg.max_epochs={epochs}')
         assert proc.returncode == 0, proc.stderr[-3000:]
-    assert_same_training_state(osp.join(straight, 'epoch_2.pth'), osp.join(split, 'epoch_2.pth'))
-    state = torch.load(osp.join(split, 'epoch_2.pth'),
+    assert_same_training_state(osp.join(straight, 'epoch_3.pth'), osp.join(split, 'epoch_3.pth'))
+    state = torch.load(osp.join(split, 'epoch_3.pth'),
                        map_location='cpu')['hook_states']['AdversarialAugmentationHook']
-    assert state['iters_done'] == 8
+    assert state['agent_pretrain_done'] == 6
     with open(osp.join(split, 'adversarial_augmentation.jsonl')) as f:
         phases = [json.loads(line)['phase'] for line in f]
-    assert phases == ['pretrain'] * 6 + ['joint'] * 2  # one log, continued across the resume
+    assert phases == ['pretrain'] * 6 + ['joint'] * 2  # one log, continued across the resumes
 
 
 def test_feature_maps_coarser_than_the_grid_are_one_line(synthetic_root, tmp_path):
@@ -147,7 +151,8 @@ def test_feature_maps_coarser_than_the_grid_are_one_line(synthetic_root, tmp_pat
     config = osp.join(REPO, 'configs', 'quickstart', 'hrnet_asr-aho_synthetic-mpii_128x128.py')
     proc = run_tool('tools/train.py', config, '--work-dir', str(tmp_path), '--cfg-options',
                     *synthetic_options(synthetic_root, 'mpii'),
-                    'custom_hooks.4.occlusion_grid=(64,64)')
+                    'custom_hooks.4.occlusion_grid=(64,64)',
+                    'custom_hooks.4.pose_pretrain_epochs=0')
     assert proc.returncode == 1 and 'Traceback' not in proc.stderr, proc.stderr[-3000:]
     assert proc.stderr.strip().splitlines()[-1] == (
         'training stopped: AdversarialAugmentationHook.feature_modules: feature maps of size '

@@ -1,23 +1,27 @@
 """ASR/AHO building blocks with hand-computed values: reward/penalty targets,
-bin sampling, pre-training targets, ASR geometry, AHO masks."""
+bin sampling, pre-training targets, PCK hardness, random references, AHO masks."""
 import numpy as np
 import pytest
 import torch
-from mmengine.structures import InstanceData, PixelData
-from mmpose.registry import KEYPOINT_CODECS, MODELS
+from mmengine.structures import InstanceData
+from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
 
 from hrgan_plugin.engine.hooks import adversarial_augmentation_hook
 from hrgan_plugin.engine.hooks.adversarial_augmentation_hook import AdversarialAugmentationHook
-from hrgan_plugin.models.augmentation.adversarial_augmenter import scale_rotate_samples
 from hrgan_plugin.models.augmentation.distributions import (
     BoundedGaussianBins,
-    aho_pretrain_targets,
-    asr_pretrain_targets,
     clip_probabilities,
     entropy,
+    joint_histogram,
     reward_penalty_target,
     sample_bins,
+)
+from hrgan_plugin.models.augmentation.hardness import (
+    bin_hardness_targets,
+    harder_than,
+    heatmap_argmax,
+    person_pck,
 )
 from hrgan_plugin.models.augmentation.occlusion import apply_masks, grid_masks
 
@@ -93,21 +97,15 @@ def test_bin_samples_stay_inside_their_bins():
         BoundedGaussianBins(9, (-60, 60), sigma=8.0)
 
 
-def test_asr_pretrain_targets():
-    # mean loss per (scale, rotation) bin [[2, -], [1, 1]]; the unvisited bin
-    # gets the visited mean 4/3
-    scale, rotation = asr_pretrain_targets(torch.tensor([[2.0, 0.0], [1.0, 1.0]]),
-                                           torch.tensor([[1.0, 0.0], [1.0, 1.0]]))
-    np.testing.assert_allclose(scale.numpy(), [0.625, 0.375], atol=1e-6)
-    np.testing.assert_allclose(rotation.numpy(), [0.5625, 0.4375], atol=1e-6)
-
-
-def test_aho_pretrain_targets_histogram_joints():
-    kpts = torch.tensor([[[10., 10.], [60., 10.], [60., 60.], [70., 70.], [10., 60.]]])
-    vis = torch.tensor([[1., 1., 1., 1., 0.]])
-    t = aho_pretrain_targets(kpts, vis, (100, 100), (2, 2), eps=1e-3)
-    np.testing.assert_allclose(t[0].numpy(), np.array([1.001, 1.001, 0.001, 2.001]) / 4.004,
-                               atol=1e-6)
+def test_joint_histogram_counts_all_joints_of_all_people():
+    # person 1: cells 0, 1, 3 (and one unlabelled joint); person 2: cell 3 and
+    # one joint outside the frame -> counts [1, 1, 0, 2] / 4, then + 1e-3
+    kpts = torch.tensor([[[10., 10.], [60., 10.], [60., 60.], [10., 60.]],
+                         [[70., 70.], [120., 5.], [1., 1.], [1., 1.]]])
+    vis = torch.tensor([[1., 1., 1., 0.], [1., 1., 0., 0.]])
+    t = joint_histogram(kpts, vis, (100, 100), (2, 2), eps=1e-3)
+    expected = np.array([0.25, 0.25, 0.0, 0.5]) + 1e-3
+    np.testing.assert_allclose(t.numpy(), expected / expected.sum(), atol=1e-6)
 
 
 def test_entropy_of_uniform_and_peaked():
@@ -115,36 +113,78 @@ def test_entropy_of_uniform_and_peaked():
     assert entropy(torch.tensor([[1.0, 0.0]])).item() == pytest.approx(0.0, abs=1e-9)
 
 
-def test_asr_geometry_matches_analytic_transform():
-    """A bright dot at each keypoint: after scaling and rotation, the decoded
-    targets sit on the analytically moved keypoints (within one heatmap
-    pixel) and the warped image's dots moved with them."""
-    w, h = 96, 128
-    codec = KEYPOINT_CODECS.build(dict(type='MSRAHeatmap', input_size=(w, h),
-                                       heatmap_size=(24, 32), sigma=1.5))
-    kpts = np.array([[[40., 50.], [60., 80.], [48., 64.]]], dtype=np.float32)
-    img = torch.zeros(3, h, w, dtype=torch.uint8)
-    sample = PoseDataSample()
-    sample.gt_instances = InstanceData(transformed_keypoints=kpts,
-                                       keypoints_visible=np.ones((1, 3)))
-    sample.gt_fields = PixelData(heatmaps=torch.zeros(3, 32, 24))
-    sample.gt_instance_labels = InstanceData(keypoint_weights=torch.ones(1, 3))
-    single = torch.zeros(3, h, w, dtype=torch.uint8)
-    single[:, 50, 40] = 255
-    inputs, samples = [img, single], [None, sample]
-    scale, angle = torch.tensor([1.2]), torch.tensor([30.0])
-    scale_rotate_samples(inputs, samples, [1], scale, angle, codec)
-    c = np.array([(w - 1) / 2, (h - 1) / 2])
-    t = np.deg2rad(30.0)
-    rot = 1.2 * np.array([[np.cos(t), np.sin(t)], [-np.sin(t), np.cos(t)]])
-    expected = (kpts[0] - c) @ rot.T + c
-    decoded, _ = codec.decode(sample.gt_fields.heatmaps.numpy())
-    assert np.abs(decoded[0] - expected).max() <= 4.0  # one heatmap pixel = 4 input pixels
-    np.testing.assert_allclose(sample.gt_instances.transformed_keypoints[0], expected, atol=1e-3)
-    assert sample.gt_instance_labels.keypoint_weights.tolist() == [[1.0, 1.0, 1.0]]
-    yy, xx = np.unravel_index(int(inputs[1][0].float().argmax()), (h, w))
-    assert abs(xx - expected[0, 0]) <= 1.5 and abs(yy - expected[0, 1]) <= 1.5
-    assert inputs[0] is img  # rows not listed are untouched
+def test_heatmap_argmax_in_input_pixels():
+    heatmaps = torch.zeros(1, 2, 8, 8)
+    heatmaps[0, 0, 5, 3] = 1.0  # row 5, column 3
+    heatmaps[0, 1, 0, 7] = 1.0
+    # one heatmap pixel is 32 / 8 = 4 input pixels
+    assert heatmap_argmax(heatmaps, (32, 32)).tolist() == [[[12.0, 20.0], [28.0, 0.0]]]
+
+
+def _pck_sample(kpts, visible, input_size=(100, 100), bbox=(0, 0, 50, 80), input_scale=200.0):
+    s = PoseDataSample(metainfo=dict(input_size=input_size, input_scale=(input_scale, 0.0)))
+    s.gt_instances = InstanceData(transformed_keypoints=np.array([kpts], dtype=np.float32),
+                                  keypoints_visible=np.array([visible], dtype=np.float32),
+                                  bboxes=np.array([bbox], dtype=np.float32))
+    return s
+
+
+def test_person_pck_counts_annotated_joints_inside_the_frame():
+    # joints 0, 1: upper neck (50, 40) and head top (50, 20): head size 20, so
+    # an error <= 0.5 * 20 = 10 is correct
+    gt = [[50, 40], [50, 20], [10, 10], [120, 50], [30, 30], [60, 60]]
+    pred = torch.tensor([[[50, 45], [50, 40], [10, 21], [0, 0], [0, 0], [60, 60]]],
+                        dtype=torch.float32)
+    # joint 3 is outside the 100 x 100 frame, joint 4 unannotated, joint 5 ignored:
+    # counted joints 0 (error 5, right), 1 (error 20, wrong), 2 (error 11, wrong)
+    sample = _pck_sample(gt, [1, 1, 1, 1, 0, 1])
+    pck = person_pck(pred, [sample], thr=0.5, norm='head', head_ids=(0, 1), ignore=[5])
+    assert pck.tolist() == [pytest.approx(1 / 3)]
+    # moving the out-of-frame joint's prediction changes nothing
+    pred[0, 3] = torch.tensor([120.0, 50.0])
+    assert person_pck(pred, [sample], 0.5, 'head', (0, 1), [5]).tolist() == [pytest.approx(1 / 3)]
+    # bbox norm: longer side 80 x (100 input px / 200 scale) = 40; 0.3 * 40 = 12:
+    # joints 0, 2, 5 right of 0, 1, 2, 5
+    assert person_pck(pred, [sample], 0.3, 'bbox').tolist() == [0.75]
+    # nothing to count: NaN
+    none = _pck_sample([[-5, 10]] * 6, [1] * 6)
+    assert torch.isnan(person_pck(pred, [none], 0.5, 'bbox')).all()
+
+
+def test_harder_needs_a_lower_pck_than_the_reference():
+    adv = torch.tensor([0.5, 0.5, 0.5, float('nan'), 0.2])
+    ref = torch.tensor([0.75, 0.5, 0.25, 0.5, float('nan')])
+    # harder only when strictly lower; ties and missing PCKs are not
+    assert harder_than(adv, ref).tolist() == [True, False, False, False, False]
+
+
+def test_bin_hardness_targets_are_normalised_errors():
+    pck = torch.tensor([[1.0, 0.5, 0.0], [1.0, 1.0, 1.0], [float('nan'), 0.75, 0.5]])
+    expected = torch.tensor([[0.0, 1 / 3, 2 / 3], [1 / 3] * 3, [0.0, 1 / 3, 2 / 3]])
+    torch.testing.assert_close(bin_hardness_targets(pck), expected)
+
+
+def test_reference_transforms_are_random_augmentation_independent_of_the_draw():
+    """References come from the released code's random augmentation, whatever
+    the augmentation net prefers: scale 2^clip(N(0, .25), +-.5), rotation
+    clip(N(0, 30), +-60) applied with probability .4."""
+    aug = _augmenter()
+    with torch.no_grad():
+        for p in aug.net.parameters():  # a net certain of its scale bin 2
+            p.zero_()
+        aug.net.scale_head.bias[2] = 50.0
+    gen = torch.Generator().manual_seed(0)
+    proposal = aug.propose([torch.rand(4000, 8, 8, 8)], n_asr=4000, generator=gen)
+    scale, angle = aug.random_transforms(4000, gen)
+    assert (proposal.scale_idx == 2).all()
+    assert (torch.log2(proposal.scale) - 0.6).abs().max() <= 0.05 + 1e-6
+    e = torch.log2(scale)
+    assert e.abs().max() <= 0.5 + 1e-6 and e.std() == pytest.approx(0.24, abs=0.02)
+    assert (angle == 0).float().mean() == pytest.approx(0.6, abs=0.03)
+    assert angle.abs().max() <= 60 and angle[angle != 0].std() == pytest.approx(29, abs=2)
+    assert abs(np.corrcoef(e.numpy(), torch.log2(proposal.scale).numpy())[0, 1]) < 0.05
+    cells = aug.random_cells(4000, gen)  # AHO's reference: a random occlusion
+    assert torch.bincount(cells[:, 0], minlength=4).min() > 900
 
 
 def test_aho_masks_zero_exactly_the_sampled_cells():
@@ -204,8 +244,7 @@ def _augmenter():
 def test_augmenter_proposes_from_its_distributions_without_a_runner():
     aug = _augmenter()
     features = [torch.rand(5, 8, 8, 8)]
-    proposal = aug.propose(features, n_asr=3, uniform=False,
-                           generator=torch.Generator().manual_seed(0))
+    proposal = aug.propose(features, n_asr=3, generator=torch.Generator().manual_seed(0))
     assert proposal.n_asr == 3
     assert {k: tuple(v.shape) for k, v in proposal.log_probs.items()} == {
         'scale': (5, 3), 'rotation': (5, 3), 'occlusion': (5, 4)}
@@ -232,24 +271,24 @@ def test_augmenter_targets_and_kl_by_hand():
                         scale_idx=torch.tensor([0, 2]), rot_idx=torch.tensor([1, 1]),
                         scale=torch.ones(2), angle=torch.zeros(2),
                         cells=torch.tensor([[3]]), masks=torch.ones(1, 1, 2, 2))
-    # pre-training accumulators: losses 0.5 (bin 0,1) and 0.25 (bin 2,1)
-    loss_sum, count = aug.pretrain_counts(proposal, torch.tensor([0.5, 0.25]))
-    assert loss_sum[0, 1] == 0.5 and loss_sum[2, 1] == 0.25 and loss_sum.sum() == 0.75
-    assert count.sum() == 2 and count[0, 1] == count[2, 1] == 1
-    # row 0 harder (reward bin 0 by 0.2), row 1 easier (penalise bin 2 by 0.5),
-    # AHO row harder (reward cell 3 by 0.2; cap 2/4 not reached)
-    targets = aug.adversarial_targets(proposal, torch.tensor([True, False, True]))
+    # scale: row 0 harder (reward bin 0 by 0.2), row 1 easier (penalise bin 2
+    # by 0.5); rotation: both easier; AHO row harder (reward cell 3 by 0.2;
+    # cap 2/4 not reached)
+    targets = aug.adversarial_targets(proposal, torch.tensor([True, False]),
+                                      torch.tensor([False, False]), torch.tensor([True]))
     third = 1 / 3
     reward = [third + 0.2 * third, third - 0.1 * third, third - 0.1 * third]
     penalty = [third + 0.25 * third, third + 0.25 * third, third - 0.5 * third]
-    assert targets['scale'][0] == slice(0, 2) and targets['occlusion'][0] == slice(2, 3)
+    assert targets['scale'][0] == slice(0, 2) and targets['occlusion'][0] == slice(2, None)
     torch.testing.assert_close(targets['scale'][1], torch.tensor([reward, penalty]))
+    middle = [third + 0.25 * third, third - 0.5 * third, third + 0.25 * third]
+    torch.testing.assert_close(targets['rotation'][1], torch.tensor([middle, middle]))
     torch.testing.assert_close(targets['occlusion'][1],
                                torch.tensor([[0.25 - 0.05 / 3] * 3 + [0.3]]))
     # KL(target || uniform) summed over distributions, batch mean
     expected = sum(float((t * (t.log() - proposal.log_probs[k][rows])).sum() / len(t))
                    for k, (rows, t) in targets.items())
-    assert float(aug.kl_loss(proposal, targets)) == pytest.approx(expected, rel=1e-6)
+    assert float(aug.kl_loss(proposal.log_probs, targets)) == pytest.approx(expected, rel=1e-6)
 
 
 def test_bridge_augmentation_net_is_the_reference_size_and_starts_uniform():

@@ -224,3 +224,56 @@ def test_changed_config_keeps_the_earlier_run(tmp_path, monkeypatch):
     (old / 'epoch_1.pth').write_bytes(b'half')
     experiment.clear(run)
     assert not old.exists() and sorted(os.listdir(tmp_path)) == ['seed0.abc123']
+
+
+def test_pretrain_run_is_shared_by_every_arm_of_its_seed(tmp_path, monkeypatch):
+    """A spec's `pretrain` is one run per seed; every arm of that seed loads
+    its last checkpoint, and a changed pretrain changes the arms' keys."""
+    monkeypatch.syspath_prepend(osp.join(REPO, 'tools'))
+    import experiment
+    spec = tmp_path / 'staged.py'
+    text = textwrap.dedent(f"""
+        pretrain = dict(config={QUICKSTART_COCO!r},
+                        cfg_options={{'train_cfg.max_epochs': 3}})
+        arms = dict(a=dict(config={QUICKSTART_COCO!r}), b=dict(config={QUICKSTART_HRGAN!r}))
+        baseline = 'a'
+        seeds = [0, 1]
+        metrics = {{'coco/AP': 'higher'}}
+        schedule = {{'train_cfg.max_epochs': 1}}
+        """)
+    spec.write_text(text)
+    loaded = load_spec(str(spec), REPO)
+    assert loaded.pretrain.name == '_pretrain'
+    pretrains, runs = experiment.plan(loaded, str(tmp_path / 'out'), {})
+    assert [(p.seed, p.cfg.train_cfg.max_epochs, p.cfg.randomness.seed) for p in pretrains] == [
+        (0, 3, 0), (1, 3, 1)]
+    for run in runs:
+        assert run.cfg.train_cfg.max_epochs == 1
+        assert run.cfg.load_from == osp.join(str(tmp_path / 'out'), 'runs', '_pretrain',
+                                             f'seed{run.seed}', 'epoch_3.pth')
+    spec.write_text(text.replace("'train_cfg.max_epochs': 3", "'train_cfg.max_epochs': 4"))
+    _, changed = experiment.plan(load_spec(str(spec), REPO), str(tmp_path / 'out'), {})
+    assert all(a.key != b.key for a, b in zip(runs, changed))
+    spec.write_text(text.replace('pretrain = dict(config=', 'pretrain = dict(cfg='))
+    with pytest.raises(SpecError, match="pretrain needs a 'config' path"):
+        load_spec(str(spec), REPO)
+
+
+def test_learned_distributions_average_over_seeds(tmp_path):
+    """Per arm, the seeds' last pre-training line and last line, averaged."""
+    def line(phase, scale):
+        return json.dumps(dict(iter=1, phase=phase, scale=scale, rotation=[0.5, 0.5],
+                               occlusion=[0.25] * 4))
+
+    for seed, (pre, end) in enumerate((([0.2, 0.8], [0.6, 0.4]), ([0.4, 0.6], [0.2, 0.8]))):
+        run = tmp_path / 'exp' / 'runs' / 'asr' / f'seed{seed}'
+        run.mkdir(parents=True)
+        (run / 'adversarial_augmentation.jsonl').write_text('\n'.join(
+            [line('pretrain', [0.5, 0.5]), line('pretrain', pre), line('joint', end)]) + '\n')
+    (tmp_path / 'exp' / 'runs' / 'random' / 'seed0').mkdir(parents=True)  # no hook: left out
+    proc = run_tool('tools/learned_distributions.py', str(tmp_path / 'exp'), '--grid', '2', '2')
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    table = (tmp_path / 'exp' / 'learned_distributions.md').read_text()
+    assert '| asr | 2 | after pre-training | 0.300 0.700 |' in table
+    assert '| asr | 2 | end | 0.400 0.600 |' in table and 'random' not in table
+    assert (tmp_path / 'exp' / 'learned_distributions.png').read_bytes()[:4] == b'\x89PNG'

@@ -20,13 +20,16 @@ def test_two_instances_keep_separate_states_and_only_resume_restores_them():
     k_t = TrainingCurveHook(keys=['k_t'], interval=1, out_file='equilibrium.png')
     losses.history['loss'] = [(1, 0.5), (2, 0.25)]
     k_t.history['k_t'] = [(1, 0.001)]
+    losses._from_outputs, losses._pending = {'loss'}, {'loss': 0.125}  # logged, not yet recorded
     checkpoint = {}
     runner = _runner([losses, k_t], resume=False)
     for hook in (losses, k_t):
         hook.before_save_checkpoint(runner, checkpoint)
     assert checkpoint['hook_states'] == {
-        'TrainingCurveHook': dict(history={'loss': [(1, 0.5), (2, 0.25)]}),
-        'TrainingCurveHook#1': dict(history={'k_t': [(1, 0.001)]})}
+        'TrainingCurveHook': dict(history={'loss': [(1, 0.5), (2, 0.25)]},
+                                  from_outputs=['loss'], pending={'loss': 0.125}),
+        'TrainingCurveHook#1': dict(history={'k_t': [(1, 0.001)]}, from_outputs=[],
+                                    pending={})}
 
     fresh = [TrainingCurveHook(keys=['loss']), TrainingCurveHook(keys=['k_t'])]
     for hook in fresh:  # load_from: a new run, no curves carried over
@@ -36,6 +39,9 @@ def test_two_instances_keep_separate_states_and_only_resume_restores_them():
         hook.after_load_checkpoint(_runner(fresh, resume=True), checkpoint)
     assert fresh[0].history == {'loss': [(1, 0.5), (2, 0.25)]}
     assert fresh[1].history == {'k_t': [(1, 0.001)]}
+    # a key taken from the step's outputs stays so after a resume (a resumed
+    # run must not fill iterations without it from the message hub)
+    assert fresh[0]._from_outputs == {'loss'} and fresh[0]._pending == {'loss': 0.125}
 
 
 def test_load_from_does_not_restore_hook_state_but_resume_does(synthetic_root, tmp_path):

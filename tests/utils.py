@@ -9,7 +9,19 @@ import os.path as osp
 import subprocess
 import sys
 
+import cv2
+import numpy as np
 import torch
+from mmcv.transforms import Compose, LoadImageFromFile
+from mmpose.datasets.datasets.utils import parse_pose_metainfo
+from mmpose.datasets.transforms import (
+    GenerateTarget,
+    GetBBoxCenterScale,
+    PackPoseInputs,
+    RandomBBoxTransform,
+    RandomFlip,
+    TopdownAffine,
+)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TESTDATA = osp.normpath(osp.join(REPO, '..', 'shared', 'testdata'))
@@ -118,3 +130,38 @@ def assert_same(a, b, where: str = '', **tol) -> None:
         torch.testing.assert_close(a, b, **(tol or dict(rtol=0, atol=0)), msg=where)
     else:
         assert a == b, where
+
+
+CODEC_128 = dict(type='MSRAHeatmap', input_size=(128, 128), heatmap_size=(32, 32), sigma=2)
+MPII_META = parse_pose_metainfo(dict(from_file='configs/_base_/datasets/mpii.py'))
+BBOX = np.array([[50.0, 50.0, 150.0, 150.0]], dtype=np.float32)  # centre (100, 100), 100 x 100
+
+
+class CoordinateDataset:
+    """A top-down MPII-keypoint dataset of six people (bbox 50..150, keypoints
+    inside it) on one 200 x 200 image whose pixel (x, y) holds (B, G, R) =
+    (x, y, 255): a crop's pixels tell where in the image they come from."""
+
+    def __init__(self, root: str, steps=None):
+        self.img_path = osp.join(root, 'coords.png')
+        y, x = np.mgrid[0:200, 0:200]
+        cv2.imwrite(self.img_path, np.stack([x, y, np.full_like(x, 255)], -1).astype(np.uint8))
+        self.metainfo = MPII_META
+        self.pipeline = Compose(steps or [
+            LoadImageFromFile(), GetBBoxCenterScale(padding=1.0), RandomFlip(),
+            RandomBBoxTransform(), TopdownAffine(input_size=(128, 128)),
+            GenerateTarget(encoder=CODEC_128), PackPoseInputs()])
+        rng = np.random.default_rng(0)
+        self.keypoints = rng.uniform(60, 140, (len(self), 1, 16, 2)).astype(np.float32)
+
+    def __len__(self) -> int:
+        return 6
+
+    def get_data_info(self, idx: int) -> dict:
+        return dict(img_path=self.img_path, bbox=BBOX.copy(), bbox_score=np.ones(1),
+                    keypoints=self.keypoints[idx].copy(),
+                    keypoints_visible=np.ones((1, 16), dtype=np.float32), id=idx, img_id=0,
+                    sample_idx=idx, flip_indices=MPII_META['flip_indices'])
+
+    def __getitem__(self, idx: int) -> dict:
+        return self.pipeline(self.get_data_info(idx))

@@ -76,13 +76,17 @@ class TrainingCurveHook(CheckpointStateMixin, Hook):
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         self.save_state(runner, checkpoint,
-                        dict(history={k: list(v) for k, v in self.history.items()}))
+                        dict(history={k: list(v) for k, v in self.history.items()},
+                             from_outputs=sorted(self._from_outputs),
+                             pending=dict(self._pending)))
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         state = self.resumed_state(runner, checkpoint)
         if state:
             for key, values in state['history'].items():
                 self.history[key] = [tuple(v) for v in values]
+            self._from_outputs = set(state.get('from_outputs', ()))
+            self._pending = dict(state.get('pending', {}))
 
     @master_only
     def plot(self, path: str) -> None:
