@@ -18,6 +18,7 @@ from utils import CODEC_128, REPO, CoordinateDataset
 from hrgan_plugin.datasets.pipeline_utils import pack_for_recrop
 from hrgan_plugin.datasets.topdown_recrop import TopdownRecrop
 
+
 @pytest.fixture
 def dataset(tmp_path):
     ds = CoordinateDataset(str(tmp_path))

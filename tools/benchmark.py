@@ -103,6 +103,10 @@ def bench_config(path: str, args: argparse.Namespace, work_dir: str, amp: bool) 
         for w in wrappers:
             w['type'] = 'AmpOptimWrapper'
     cfg.model.backbone.init_cfg = None
+    for hook in cfg.get('custom_hooks', []):
+        if hook.get('type') == 'AdversarialAugmentationHook':
+            # time joint training (stage 3), the method's steady state
+            hook.update(pose_pretrain_epochs=0, agent_pretrain_iters=0)
     check_data_paths(cfg, ('train_dataloader', ))
     return cfg
 
