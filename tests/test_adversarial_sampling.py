@@ -162,3 +162,14 @@ def test_stages_pose_then_frozen_agent_pretraining_then_joint(dataset, tmp_path)
                                atol=1e-6)
     # stage 3
     assert hook.agent_pretrain_done == 1 and hook.stage(runner) == 'joint'
+
+
+def test_pose_pretraining_in_epochs_needs_an_epoch_based_loop(dataset, tmp_path):
+    from mmengine.runner import IterBasedTrainLoop
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'quickstart',
+                                   'hrnet_synthetic-mpii_128x128.py'))
+    runner = _Runner(MODELS.build(cfg.model), dataset, str(tmp_path))
+    runner.train_loop = IterBasedTrainLoop.__new__(IterBasedTrainLoop)
+    hook = HOOKS.build(dict(type='AdversarialAugmentationHook', pose_pretrain_epochs=2))
+    with pytest.raises(ValueError, match='pose_pretrain_epochs=2 needs an epoch-based train loop'):
+        hook.before_train(runner)

@@ -12,6 +12,7 @@ import torch
 from mmengine.dist import all_reduce_params, broadcast, get_rank, is_main_process
 from mmengine.hooks import Hook
 from mmengine.registry import OPTIMIZERS
+from mmengine.runner import IterBasedTrainLoop
 from mmpose.registry import HOOKS
 from torch import Tensor
 
@@ -205,6 +206,12 @@ class AdversarialAugmentationHook(CheckpointStateMixin, Hook):
         return 'agent' if self.agent_pretrain_done < self.agent_pretrain_iters else 'joint'
 
     def before_train(self, runner) -> None:
+        loop = getattr(runner, 'train_loop', None)
+        if self.pose_pretrain_epochs and isinstance(loop, IterBasedTrainLoop):
+            raise ValueError(f'AdversarialAugmentationHook.pose_pretrain_epochs='
+                             f'{self.pose_pretrain_epochs} needs an epoch-based train loop, not '
+                             f'{type(loop).__name__}; pre-train the pose net in its own run and '
+                             f'start this one from it with load_from')
         model = unwrap_model(runner.model)
         backbone_module = unwrap_model(model.backbone)
         backbone = type(backbone_module).__name__
