@@ -330,3 +330,13 @@ def test_hourglass_masks_reach_every_bridge_level_in_every_stack():
     backbone(torch.rand(1, 3, 128, 128))
     # skips at 32, 16, 8 and the 4x4 neck, in both stacks
     assert [sizes[n] for n in masks] == [32, 16, 8, 4] * 2
+
+
+def test_rotation_bins_default_to_the_papers_nine_and_take_the_released_seven():
+    from hrgan_plugin.models.augmentation import AdversarialAugmenter
+    assert AdversarialAugmenter().rotation_centres.tolist() == [-60, -45, -30, -15, 0, 15, 30,
+                                                                45, 60]
+    released = AdversarialAugmenter(rotation_bins=dict(num=7, range=(-60.0, 60.0), sigma=5.0))
+    assert released.rotation_centres.tolist() == [-60, -40, -20, 0, 20, 40, 60]
+    assert released.scale_centres.tolist() == pytest.approx(
+        [2 ** e for e in (-0.6, -0.4, -0.2, 0.0, 0.2, 0.4, 0.6)])
