@@ -10,15 +10,15 @@ Arms, 2 further epochs each: `random`, random augmentation only (baseline);
 iterations while the augmentation net learns per-image targets (stage 2),
 then joint training on batches split 1:1:1 into random / ASR / AHO rows
 (stage 3); `asr` (split 1:1:0) and `aho` (split 1:0:1). The adversarial arms
-make fewer pose-net updates than `random` (stage 2 uses 10 of their 94
+make fewer pose-net updates than `random` (stage 2 uses 10 of their 87
 iterations). Data: the `occlusion` preset of tools/make_synthetic_dataset.py
 (about 29% of labelled keypoints hidden). Metrics on the synthetic val set:
 PCKh@0.5 (MpiiPCKAccuracy, logged as `PCK`, percent), PCKh@0.5 over visible /
 occluded joints and the implausible-pose and implausible-bone rates
 (OcclusionPCKMetric, fractions).
 
-Budget: about 3 minutes per pretrain, 2 per `random` run and 4-5 per
-adversarial run on a 2-core CPU, about 90 minutes for 5 seeds. Far shorter
+Budget: about 2.5 minutes per pretrain, 1.7 per `random` run and 3-3.5 per
+adversarial run on a 2-core CPU, about 75 minutes for 5 seeds. Far shorter
 than the paper's schedule (10 + ~2 epochs of pre-training, then joint
 training to convergence): this measures what the method does to a short fit
 of a pre-trained pose net, not its converged effect.
