@@ -87,6 +87,10 @@ evidence: install
 	@for spec in $(EVIDENCE_SPECS); do \
 		$(PY) tools/experiment.py configs/experiments/$$spec.py --publish $(EVIDENCE_ARGS) || exit 1; \
 	done
+	@if [ -d work_dirs/experiments/adv_aug_vs_random/runs ]; then \
+		$(PY) tools/learned_distributions.py work_dirs/experiments/adv_aug_vs_random \
+			--out docs/evidence/adv_aug_vs_random; \
+	fi
 
 test: install
 	$(PY) -m pytest tests -q -m "not slow" --durations=12
