@@ -173,3 +173,19 @@ def test_pose_pretraining_in_epochs_needs_an_epoch_based_loop(dataset, tmp_path)
     hook = HOOKS.build(dict(type='AdversarialAugmentationHook', pose_pretrain_epochs=2))
     with pytest.raises(ValueError, match='pose_pretrain_epochs=2 needs an epoch-based train loop'):
         hook.before_train(runner)
+
+
+def test_joint_judging_trains_on_the_judged_crop(dataset, tmp_path):
+    """separate_scale_rotation=False: each draw (scale and rotation together)
+    against a random scale and rotation; the judged crop is the training one."""
+    torch.manual_seed(0)
+    hook, runner, batch, calls = _setup(dataset, tmp_path, agent_pretrain_iters=0,
+                                        separate_scale_rotation=False)
+    hook.before_train_iter(runner, 0, batch)
+    canonical, adv, ref = (calls[i:i + 2] for i in range(0, 6, 2))
+    assert len(calls) == 6 and [c[1:] for c in canonical] == [(1.0, 0.0)] * 2
+    assert [a[1:] for a in adv] != [r[1:] for r in ref]
+    fresh = TopdownRecrop(dataset)
+    for row, (idx, scale, rotation) in zip((2, 3), adv):
+        expected = fresh.crop(fresh.load_sample(idx), scale, rotation)
+        torch.testing.assert_close(batch['inputs'][row], expected['inputs'], atol=1, rtol=0)

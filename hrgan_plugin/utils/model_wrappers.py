@@ -21,14 +21,3 @@ def resolve_module(model: nn.Module, name: str) -> nn.Module:
             module, (nn.ModuleList, nn.Sequential)) else getattr(module, part))
     return module
 
-
-def heatmap_output_layer(head: nn.Module) -> nn.Module:
-    """A heatmap head's last layer, which emits the (last stage's) heatmaps.
-    Heads compute their loss through ``self.forward``, which bypasses forward
-    hooks on the head itself, so predictions are read from this layer."""
-    if isinstance(getattr(head, 'final_layer', None), nn.Module):
-        return head.final_layer
-    if isinstance(getattr(head, 'multi_final_layers', None), nn.ModuleList):
-        return head.multi_final_layers[-1]
-    raise ValueError(f'AdversarialAugmentationHook supports heatmap heads with `final_layer` '
-                     f'or `multi_final_layers`, not {type(head).__name__}')

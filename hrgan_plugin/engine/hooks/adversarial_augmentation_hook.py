@@ -454,7 +454,8 @@ class AdversarialAugmentationHook(CheckpointStateMixin, Hook):
         kl = self._update(aug.kl_loss(proposal.log_probs, targets), None)
 
         # the training samples: ASR re-crops, AHO masks armed for the training forward
-        train = self._crops(originals, proposal.scale, proposal.angle)
+        train = ((judged[:n_asr], judged_samples[:n_asr]) if not self.separate_scale_rotation
+                 else self._crops(originals, proposal.scale, proposal.angle))
         for j, r in enumerate(asr_rows):
             inputs[r], samples[r] = train[0][j], train[1][j]
         self._masks = (torch.tensor(aho_rows, dtype=torch.long), proposal.masks.to(self.device))
