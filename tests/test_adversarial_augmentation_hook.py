@@ -12,6 +12,7 @@ from mmengine.runner import Runner
 from mmpose.registry import HOOKS, MODELS
 from utils import (
     REPO,
+    AugmentationRunner,
     CoordinateDataset,
     assert_same_training_state,
     run_tool,
@@ -21,24 +22,13 @@ from utils import (
 from hrgan_plugin.models.augmentation.occlusion import grid_masks
 
 
-class _Loader:
-    def __init__(self, dataset):
-        self.dataset = dataset
-
-
-class _Runner:
-    def __init__(self, model, dataset):
-        self.model = model
-        self.train_dataloader = _Loader(dataset)
-
-
 def test_aho_mask_reaches_every_resolution_and_only_while_armed(tmp_path):
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'quickstart',
                                    'hrnet_synthetic-mpii_128x128.py'))
     model = MODELS.build(cfg.model).eval()
     hook = HOOKS.build(dict(type='AdversarialAugmentationHook'))
     dataset = CoordinateDataset(str(tmp_path))
-    hook.before_train(_Runner(model, dataset))
+    hook.before_train(AugmentationRunner(model, dataset))
     pack = dataset.pipeline.transforms[-1]
     assert pack.pack_transformed and 'sample_idx' in pack.meta_keys
     seen = []

@@ -10,10 +10,9 @@ import torch
 from mmcv.transforms import LoadImageFromFile
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
-from mmengine.logging import MessageHub
 from mmpose.datasets.transforms import GenerateTarget, GetBBoxCenterScale, PackPoseInputs
 from mmpose.registry import HOOKS, MODELS
-from utils import CODEC_128, REPO, CoordinateDataset
+from utils import CODEC_128, REPO, AugmentationRunner, CoordinateDataset
 
 from hrgan_plugin.datasets.pipeline_utils import pack_for_recrop
 from hrgan_plugin.datasets.topdown_recrop import TopdownRecrop
@@ -55,25 +54,13 @@ def test_recrop_names_a_missing_transform(tmp_path):
         TopdownRecrop(ds)
 
 
-class _Loader:
-    def __init__(self, dataset):
-        self.dataset = dataset
-
-
-class _Runner:
-    def __init__(self, model, dataset, work_dir):
-        self.model, self.train_dataloader = model, _Loader(dataset)
-        self.message_hub = MessageHub.get_current_instance()
-        self.iter, self.epoch, self.work_dir = 0, 0, work_dir
-
-
 def _setup(dataset, tmp_path, **hook_args):
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'quickstart',
                                    'hrnet_synthetic-mpii_128x128.py'))
     model = MODELS.build(cfg.model)
     model.init_weights()
     hook = HOOKS.build(dict(type='AdversarialAugmentationHook', log_interval=1000, **hook_args))
-    runner = _Runner(model, dataset, str(tmp_path))
+    runner = AugmentationRunner(model, dataset, str(tmp_path))
     hook.before_train(runner)
     calls = []
     crop = hook.recrop.crop
@@ -168,7 +155,7 @@ def test_pose_pretraining_in_epochs_needs_an_epoch_based_loop(dataset, tmp_path)
     from mmengine.runner import IterBasedTrainLoop
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'quickstart',
                                    'hrnet_synthetic-mpii_128x128.py'))
-    runner = _Runner(MODELS.build(cfg.model), dataset, str(tmp_path))
+    runner = AugmentationRunner(MODELS.build(cfg.model), dataset, str(tmp_path))
     runner.train_loop = IterBasedTrainLoop.__new__(IterBasedTrainLoop)
     hook = HOOKS.build(dict(type='AdversarialAugmentationHook', pose_pretrain_epochs=2))
     with pytest.raises(ValueError, match='pose_pretrain_epochs=2 needs an epoch-based train loop'):

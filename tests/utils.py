@@ -8,6 +8,7 @@ import os
 import os.path as osp
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -165,3 +166,15 @@ class CoordinateDataset:
 
     def __getitem__(self, idx: int) -> dict:
         return self.pipeline(self.get_data_info(idx))
+
+
+class AugmentationRunner:
+    """The parts of a runner AdversarialAugmentationHook reads: the model,
+    the train dataset, the message hub, iteration, epoch and work dir."""
+
+    def __init__(self, model, dataset, work_dir: str = '.'):
+        from mmengine.logging import MessageHub
+        self.model = model
+        self.train_dataloader = SimpleNamespace(dataset=dataset)
+        self.message_hub = MessageHub.get_current_instance()
+        self.iter, self.epoch, self.work_dir = 0, 0, work_dir
