@@ -37,7 +37,7 @@ def test_aho_mask_reaches_every_resolution_and_only_while_armed(tmp_path):
     with torch.no_grad():
         model.extract_feat(x)
         plain = [o.clone() for o in seen.pop()]
-        hook._masks = (torch.tensor([2]), grid_masks(torch.tensor([[5, 10]]), (4, 4)))
+        hook.taps.masks = (torch.tensor([2]), grid_masks(torch.tensor([[5, 10]]), (4, 4)))
         model.extract_feat(x)
         masked = seen.pop()
         hook.after_train_iter(None, 0)  # disarms (no context: nothing else to do)
@@ -112,8 +112,9 @@ def test_asr_aho_config_trains_and_logs_distributions(name, synthetic_root, tmp_
 def test_resume_restores_augmentation_net_and_stage(synthetic_root, tmp_path):
     """3 epochs straight == 1 epoch, --resume to 2, --resume to 3, with 4
     iterations per epoch: epoch 1 is stage 1 (pose net alone), the agent
-    pre-trains for 6 iterations with the pose net frozen (resumed inside
-    them), then joint training; so each stage is resumed into."""
+    pre-trains (6 updates, pose net frozen) before epoch 2, then joint
+    training; so each stage is resumed into, and every epoch makes its 4
+    pose updates."""
     config = osp.join(REPO, 'configs', 'quickstart', 'hrnet_asr-aho_synthetic-mpii_128x128.py')
     opts = [*synthetic_options(synthetic_root, 'mpii'), 'train_cfg.val_interval=10',
             'train_dataloader.batch_size=6', 'train_dataloader.dataset.indices=24',
@@ -128,10 +129,14 @@ def test_resume_restores_augmentation_net_and_stage(synthetic_root, tmp_path):
     assert_same_training_state(osp.join(straight, 'epoch_3.pth'), osp.join(split, 'epoch_3.pth'))
     state = torch.load(osp.join(split, 'epoch_3.pth'),
                        map_location='cpu')['hook_states']['AdversarialAugmentationHook']
-    assert state['agent_pretrain_done'] == 6
+    assert state['agent_pretrain_done'] == 6 and state['updates'] == 6 + 8
     with open(osp.join(split, 'adversarial_augmentation.jsonl')) as f:
-        phases = [json.loads(line)['phase'] for line in f]
-    assert phases == ['pretrain'] * 6 + ['joint'] * 2  # one log, continued across the resumes
+        lines = [json.loads(line) for line in f]
+    # one log, continued across the resumes: the agent's phase ran once, at
+    # pose iteration 4, then one joint update per pose iteration 5..12
+    assert [r['phase'] for r in lines] == ['pretrain'] * 6 + ['joint'] * 8
+    assert [r['iter'] for r in lines] == [4] * 6 + list(range(5, 13))
+    assert [r['update'] for r in lines] == list(range(1, 15))
 
 
 def test_feature_maps_coarser_than_the_grid_are_one_line(synthetic_root, tmp_path):
@@ -148,3 +153,30 @@ def test_feature_maps_coarser_than_the_grid_are_one_line(synthetic_root, tmp_pat
         'training stopped: AdversarialAugmentationHook.feature_modules: feature maps of size '
         '(32, 32) (h, w) are smaller than occlusion_grid (64, 64) (w, h); choose modules of a '
         'finer stride in feature_modules, or a coarser occlusion_grid')
+
+
+def test_iteration_based_loop_with_loader_workers(synthetic_root, tmp_path):
+    """An IterBasedTrainLoop starts its loader's workers when it is built,
+    before any hook runs: the hook restarts them, so the samples they make
+    go through the pipeline it changed (they carry their contexts)."""
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'quickstart',
+                                   'hrnet_asr-aho_synthetic-mpii_128x128.py'))
+    cfg.work_dir = str(tmp_path)
+    cfg.log_level = 'WARNING'
+    cfg.train_cfg = dict(by_epoch=False, max_iters=2, val_interval=100)
+    cfg.param_scheduler = []
+    cfg.default_hooks.checkpoint = dict(type='SafeCheckpointHook', by_epoch=False, interval=2)
+    cfg.train_dataloader.update(batch_size=6, num_workers=1, persistent_workers=False)
+    cfg.train_dataloader.sampler = dict(type='InfiniteSampler', shuffle=True)
+    cfg.train_dataloader.dataset.update(
+        data_root=synthetic_root, ann_file='annotations/mpii_train.json',
+        data_prefix=dict(img='images/train/'), indices=12)
+    cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
+    cfg.test_dataloader = cfg.test_evaluator = cfg.test_cfg = None
+    for hook in cfg.custom_hooks:
+        if hook['type'] == 'AdversarialAugmentationHook':
+            hook.update(pose_pretrain_epochs=0, agent_pretrain_iters=1, log_interval=1)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    with open(tmp_path / 'adversarial_augmentation.jsonl') as f:
+        assert [json.loads(line)['phase'] for line in f] == ['pretrain', 'joint', 'joint']

@@ -7,7 +7,7 @@ from mmengine.structures import InstanceData
 from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
 
-from hrgan_plugin.engine.hooks import adversarial_augmentation_hook
+from hrgan_plugin.engine.hooks import adversarial_augmentation_hook, augmentation_setup
 from hrgan_plugin.engine.hooks.adversarial_augmentation_hook import AdversarialAugmentationHook
 from hrgan_plugin.models.augmentation.distributions import (
     BoundedGaussianBins,
@@ -21,7 +21,9 @@ from hrgan_plugin.models.augmentation.hardness import (
     bin_hardness_targets,
     harder_than,
     heatmap_argmax,
+    pck_normaliser,
     person_pck,
+    sample_keypoints,
 )
 from hrgan_plugin.models.augmentation.occlusion import apply_masks, grid_masks
 
@@ -129,6 +131,12 @@ def _pck_sample(kpts, visible, input_size=(100, 100), bbox=(0, 0, 50, 80), input
     return s
 
 
+def _pck(pred, sample, thr, norm, head_ids=None, ignore=()):
+    kpts, vis, bbox_size = sample_keypoints([sample])
+    size = pck_normaliser(kpts, vis, norm, head_ids, bbox_size)
+    return person_pck(pred, kpts, vis, (100, 100), thr, size, ignore)
+
+
 def test_person_pck_counts_annotated_joints_inside_the_frame():
     # joints 0, 1: upper neck (50, 40) and head top (50, 20): head size 20, so
     # an error <= 0.5 * 20 = 10 is correct
@@ -138,17 +146,19 @@ def test_person_pck_counts_annotated_joints_inside_the_frame():
     # joint 3 is outside the 100 x 100 frame, joint 4 unannotated, joint 5 ignored:
     # counted joints 0 (error 5, right), 1 (error 20, wrong), 2 (error 11, wrong)
     sample = _pck_sample(gt, [1, 1, 1, 1, 0, 1])
-    pck = person_pck(pred, [sample], thr=0.5, norm='head', head_ids=(0, 1), ignore=[5])
-    assert pck.tolist() == [pytest.approx(1 / 3)]
+    assert _pck(pred, sample, 0.5, 'head', (0, 1), [5]).tolist() == [pytest.approx(1 / 3)]
     # moving the out-of-frame joint's prediction changes nothing
     pred[0, 3] = torch.tensor([120.0, 50.0])
-    assert person_pck(pred, [sample], 0.5, 'head', (0, 1), [5]).tolist() == [pytest.approx(1 / 3)]
+    assert _pck(pred, sample, 0.5, 'head', (0, 1), [5]).tolist() == [pytest.approx(1 / 3)]
     # bbox norm: longer side 80 x (100 input px / 200 scale) = 40; 0.3 * 40 = 12:
     # joints 0, 2, 5 right of 0, 1, 2, 5
-    assert person_pck(pred, [sample], 0.3, 'bbox').tolist() == [0.75]
-    # nothing to count: NaN
+    assert sample_keypoints([sample])[2].tolist() == [40.0]
+    assert _pck(pred, sample, 0.3, 'bbox').tolist() == [0.75]
+    # nothing to count, or no head size (head top unannotated): NaN
     none = _pck_sample([[-5, 10]] * 6, [1] * 6)
-    assert torch.isnan(person_pck(pred, [none], 0.5, 'bbox')).all()
+    assert torch.isnan(_pck(pred, none, 0.5, 'bbox')).all()
+    headless = _pck_sample(gt, [1, 0, 1, 1, 1, 1])
+    assert torch.isnan(_pck(pred, headless, 0.5, 'head', (0, 1))).all()
 
 
 def test_harder_needs_a_lower_pck_than_the_reference():
@@ -313,7 +323,7 @@ def test_hourglass_masks_reach_every_bridge_level_in_every_stack():
     backbone = HRUHourglassNet(num_keypoints=16, num_stacks=2, feat_channels=16, depth=3)
     model = torch.nn.Module()
     model.backbone = backbone
-    features, masks = adversarial_augmentation_hook.DEFAULT_MODULES['HRUHourglassNet'](backbone)
+    features, masks = augmentation_setup.DEFAULT_MODULES['HRUHourglassNet'](backbone)
     assert features == ['backbone.hourglasses.0.up1', 'backbone.hourglasses.0.low2.up1',
                         'backbone.hourglasses.0.low2.low2.up1',
                         'backbone.hourglasses.0.low2.low2.low2']

@@ -8,7 +8,6 @@ import os
 import os.path as osp
 import subprocess
 import sys
-from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -170,11 +169,14 @@ class CoordinateDataset:
 
 class AugmentationRunner:
     """The parts of a runner AdversarialAugmentationHook reads: the model,
-    the train dataset, the message hub, iteration, epoch and work dir."""
+    the train loader (batches of 6, pseudo-collated) and seed, the message
+    hub, iteration, epoch and work dir."""
 
     def __init__(self, model, dataset, work_dir: str = '.'):
+        from mmengine.dataset import pseudo_collate
         from mmengine.logging import MessageHub
+        from torch.utils.data import DataLoader
         self.model = model
-        self.train_dataloader = SimpleNamespace(dataset=dataset)
+        self.train_dataloader = DataLoader(dataset, batch_size=6, collate_fn=pseudo_collate)
         self.message_hub = MessageHub.get_current_instance()
-        self.iter, self.epoch, self.work_dir = 0, 0, work_dir
+        self.iter, self.epoch, self.work_dir, self.seed = 0, 0, work_dir, 0

@@ -1,16 +1,20 @@
 """Re-crops of a training sample from its original image (ASR, Peng et al.
 2018): the sample's unaugmented bbox, scaled and rotated, through the train
-pipeline's own ``TopdownAffine``, ``GenerateTarget`` and ``PackPoseInputs``."""
+pipeline's own ``TopdownAffine``, ``GenerateTarget`` and ``PackPoseInputs``;
+and the training targets of a re-crop made elsewhere (tensor warps)."""
 from __future__ import annotations
 
 import cv2
 import numpy as np
+import torch
+from mmengine.structures import InstanceData, PixelData
 from mmpose.datasets.transforms import (
     GenerateTarget,
     GetBBoxCenterScale,
     PackPoseInputs,
     TopdownAffine,
 )
+from mmpose.structures import PoseDataSample
 from mmpose.structures.bbox import get_warp_matrix
 
 from .pipeline_utils import pipeline_datasets
@@ -81,3 +85,33 @@ class TopdownRecrop:
         warp = get_warp_matrix(info['bbox_center'][0], scale[0], 0.0, output_size=(w, h))
         kpts = cv2.transform(np.asarray(info['keypoints'][..., :2], dtype=np.float32), warp)
         return kpts[0], np.asarray(info['keypoints_visible'], dtype=np.float32)[0]
+
+    def training_sample(self, sample: PoseDataSample, keypoints: np.ndarray,
+                        visible: np.ndarray) -> PoseDataSample:
+        """A packed sample of a re-crop with ``keypoints`` ``(K, 2)`` (input
+        pixels) and ``visible`` ``(K,)``: the pipeline's ``GenerateTarget``
+        (its codec) encodes the targets, packed as ``PackPoseInputs`` packs
+        them; ``sample`` gives the bbox and the metainfo (less the crop box
+        of its random augmentation; a re-crop is never flipped)."""
+        results = self.steps[1](dict(
+            transformed_keypoints=keypoints[None].astype(np.float32),
+            keypoints_visible=visible[None].astype(np.float32),
+            dataset_keypoint_weights=self.dataset.metainfo.get('dataset_keypoint_weights')))
+        pack = self.steps[2]
+        meta = {k: v for k, v in sample.metainfo.items()
+                if k not in ('input_center', 'input_scale')}
+        out = PoseDataSample(metainfo=dict(meta, flip=False, flip_direction=None))
+        out.gt_instances = InstanceData(
+            bboxes=sample.gt_instances.bboxes, keypoints_visible=results['keypoints_visible'],
+            transformed_keypoints=results['transformed_keypoints'])
+        labels = InstanceData()
+        for key, packed in pack.label_mapping_table.items():
+            if key in results:
+                labels.set_field(results[key], packed)
+        out.gt_instance_labels = labels.to_tensor()
+        fields = PixelData()
+        for key, packed in pack.field_mapping_table.items():
+            if key in results:
+                fields.set_field(torch.as_tensor(results[key]), packed)
+        out.gt_fields = fields
+        return out

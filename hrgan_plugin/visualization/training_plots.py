@@ -41,8 +41,9 @@ def plot_curves(history: dict[str, list[tuple[int, float]]], keys: Sequence[str]
 
 def plot_distributions(jsonl: str, out_png: str, grid: Sequence[int]) -> bool:
     """Heat-strips of the logged augmentation distributions over training
-    (Peng et al., Fig. 5): one panel per distribution, bins against logged
-    iterations. Returns whether a figure was written."""
+    (Peng et al., Fig. 5): one panel per distribution, bins against the
+    augmentation net's updates (agent pre-training, then joint training).
+    Returns whether a figure was written."""
     if not osp.isfile(jsonl):
         return False
     with open(jsonl) as f:
@@ -50,7 +51,7 @@ def plot_distributions(jsonl: str, out_png: str, grid: Sequence[int]) -> bool:
     if not lines:
         return False
     fig = _figure(8, 7)
-    its = [r['iter'] for r in lines]
+    its = [r.get('update', r['iter']) for r in lines]
     for i, key in enumerate(DISTRIBUTIONS, start=1):
         ax = fig.add_subplot(3, 1, i)
         data = np.array([r[key] for r in lines]).T
@@ -58,7 +59,7 @@ def plot_distributions(jsonl: str, out_png: str, grid: Sequence[int]) -> bool:
                        extent=(its[0] - 0.5, its[-1] + 0.5, -0.5, data.shape[0] - 0.5))
         ax.set_ylabel(f'{key} bin' if key != 'occlusion' else f'cell ({grid[0]}x{grid[1]})')
         fig.colorbar(im, ax=ax)
-    ax.set_xlabel('iteration')
+    ax.set_xlabel('augmentation-net update')
     fig.tight_layout()
     fig.savefig(out_png)
     return True
