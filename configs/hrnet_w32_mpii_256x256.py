@@ -26,9 +26,11 @@ val_pipeline = [
 ]
 # Fast training recipe (README, 'Fast training'): cuDNN autotuning and loaders
 # that keep a GPU fed; channels-last is ChannelsLastHook below, AMP the --amp
-# switch of tools/train.py.
+# switch of tools/train.py. The train workers start afresh every epoch
+# (persistent_workers=False): EpochSeedHook's exact --resume needs it, and
+# refuses persistent train workers (the validation workers may persist).
 env_cfg = dict(cudnn_benchmark=True)
-train_dataloader = dict(batch_size=8, num_workers=8, persistent_workers=True, pin_memory=True,
+train_dataloader = dict(batch_size=8, num_workers=8, persistent_workers=False, pin_memory=True,
                         dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(num_workers=4, persistent_workers=True, pin_memory=True,
                       dataset=dict(pipeline=val_pipeline))

@@ -40,3 +40,34 @@ def test_benchmark_without_data_is_one_line(tmp_path):
                     '--out', str(tmp_path / 'b.json'))
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1].startswith('error: ')
+
+
+def test_cpu_amp_on_a_gpu_host_autocasts_the_cpu(synthetic_root, tmp_path, monkeypatch):
+    """``--device cpu --amp`` where mmengine's get_device() says 'cuda' (a
+    GPU host): the benchmarked model's forward, in its optimiser wrapper's
+    AMP region, runs under CPU bfloat16 autocast, rather than under a CUDA
+    autocast that leaves CPU ops in fp32. (The step's accuracy meter, numpy
+    of bfloat16 heatmaps, is another matter and not run here.)"""
+    import argparse
+    import importlib.util
+
+    import mmengine.runner.amp
+    import torch
+    from mmengine.optim.optimizer import amp_optimizer_wrapper
+    from utils import REPO
+
+    spec = importlib.util.spec_from_file_location('benchmark_tool', f'{REPO}/tools/benchmark.py')
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    # a GPU host: mmengine's device is CUDA, and AmpOptimWrapper accepts the host
+    monkeypatch.setattr(mmengine.runner.amp, 'get_device', lambda: 'cuda')
+    monkeypatch.setattr(amp_optimizer_wrapper, 'is_cuda_available', lambda: True)
+    args = argparse.Namespace(batch=2, device='cpu', data_root=f'{synthetic_root}/')
+    bench = benchmark.Bench(QUICKSTART_COCO, args, str(tmp_path), amp=True)
+    model = bench.runner.model
+    data = model.data_preprocessor(bench.batch, True)
+    with bench.runner.optim_wrapper.optim_context(model):
+        autocast = torch.is_autocast_enabled('cpu'), torch.get_autocast_dtype('cpu')
+        features = model.extract_feat(data['inputs'])
+    assert autocast == (True, torch.bfloat16)
+    assert [f.dtype for f in features] == [torch.bfloat16]

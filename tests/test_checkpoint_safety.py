@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from gpu_emulation import FakeCudaTensor, to_fake_cuda
 from mmengine.logging import HistoryBuffer
 
 import hrgan_plugin  # noqa: F401
@@ -86,6 +87,23 @@ def test_weights_only_conversion_round_trips_history_buffers():
     back = restore_history_buffers(plain['message_hub'])['log_scalars']['train/loss']
     assert isinstance(back, HistoryBuffer) and back.max_length == 5
     assert back.mean() == buf.mean() and back.current() == 1.5
+
+
+def test_history_buffers_come_back_from_cuda_tensors():
+    """On a GPU host Runner.resume loads the checkpoint with a CUDA
+    map_location before SafeCheckpointHook.after_load_checkpoint turns the
+    tagged dicts back into history buffers."""
+    buf = HistoryBuffer(max_length=4)
+    for v in (0.5, 1.5, 2.5):
+        buf.update(v)
+    hub = to_fake_cuda(to_weights_only(dict(log_scalars={'train/loss': buf})))
+    assert isinstance(hub['log_scalars']['train/loss']['log'], FakeCudaTensor)
+    checkpoint = dict(message_hub=hub)
+    SafeCheckpointHook(interval=1).after_load_checkpoint(SimpleNamespace(), checkpoint)
+    back = checkpoint['message_hub']['log_scalars']['train/loss']
+    assert isinstance(back, HistoryBuffer) and back.max_length == 4
+    np.testing.assert_array_equal(back.data[0], [0.5, 1.5, 2.5])
+    assert back.mean() == pytest.approx(1.5) and back.current() == 2.5
 
 
 def test_atomic_write_keeps_the_old_file_when_interrupted(tmp_path, monkeypatch):

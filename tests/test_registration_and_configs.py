@@ -2,6 +2,7 @@
 carries custom_imports and builds its model through mmpose's registry."""
 import glob
 import os.path as osp
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -85,3 +86,40 @@ def test_leaf_configs_take_the_gan_block_from_the_fragment():
     assert hrgan.optim_wrapper.generator == Config.fromfile(
         osp.join(REPO, 'configs', 'hrnet_w32_coco_256x192.py')).optim_wrapper
     assert [h['type'] for h in hrgan.custom_hooks].count('BoundaryEquilibriumHook') == 1
+
+
+def test_exact_resume_refuses_persistent_train_workers():
+    """EpochSeedHook asks for an exact --resume, which persistent train
+    workers break: training refuses them before it starts, in one line that
+    names the setting and the fix (tools/train.py prints DataConfigErrors as
+    one 'error:' line)."""
+    from torch.utils.data import DataLoader
+
+    from hrgan_plugin.engine.hooks import EpochSeedHook
+    from hrgan_plugin.utils.preflight import DataConfigError
+    hook = EpochSeedHook()
+    persistent = DataLoader(list(range(4)), num_workers=2, persistent_workers=True)
+    with pytest.raises(DataConfigError) as err:
+        hook.before_train(SimpleNamespace(train_dataloader=persistent))
+    assert type(err.value).__name__ == 'ExactResumeConfigError'
+    assert str(err.value) == (
+        'EpochSeedHook (exact --resume) needs data workers started afresh every epoch, but '
+        'train_dataloader.persistent_workers=True (num_workers=2) keeps their random streams '
+        'across epochs; set train_dataloader.persistent_workers=False (or num_workers=0), or '
+        'remove EpochSeedHook to give up exact resume')
+    for fine in (DataLoader(list(range(4)), num_workers=2, persistent_workers=False),
+                 DataLoader(list(range(4)), num_workers=0)):
+        hook.before_train(SimpleNamespace(train_dataloader=fine))
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=[osp.relpath(c, REPO) for c in CONFIGS])
+def test_configs_asking_for_exact_resume_can_train(path):
+    """Every config with EpochSeedHook starts its train workers afresh each
+    epoch (the refusal above would stop it otherwise); its validation
+    workers may persist."""
+    cfg = Config.fromfile(path)
+    if 'EpochSeedHook' not in [h['type'] for h in cfg.get('custom_hooks', [])]:
+        return
+    loader = cfg.train_dataloader
+    assert loader.get('num_workers', 0) > 0  # the setting that matters: with workers
+    assert loader.get('persistent_workers', False) is False

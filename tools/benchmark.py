@@ -34,6 +34,8 @@ from contextlib import contextmanager
 
 import torch
 from mmengine.config import Config
+from mmengine.optim import AmpOptimWrapper, OptimWrapper
+from mmengine.registry import OPTIM_WRAPPERS
 from mmengine.runner import Runner
 
 import hrgan_plugin  # noqa: F401  (registers the plugin's modules)
@@ -53,7 +55,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--iters', type=int, default=10, help='timed iterations')
     parser.add_argument('--warmup', type=int, default=2, help='untimed iterations first')
     parser.add_argument('--batch', type=int, default=8)
-    parser.add_argument('--amp', action='store_true', help='AmpOptimWrapper / autocast')
+    parser.add_argument('--amp', action='store_true',
+                        help='AmpOptimWrapper: autocast on --device (cpu: bfloat16, cuda: float16)')
     parser.add_argument('--vs-amp', action='store_true',
                         help='AMP for the --vs config only (e.g. stock fp32 vs ours with AMP)')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu',
@@ -68,6 +71,39 @@ def parse_args() -> argparse.Namespace:
     if args.vs_amp and not args.vs:
         parser.error('--vs-amp needs --vs')
     return args
+
+
+@OPTIM_WRAPPERS.register_module(force=True)
+class BenchmarkAmpOptimWrapper(AmpOptimWrapper):
+    """mmengine's ``AmpOptimWrapper`` with its autocast region on
+    ``device_type``, the device the benchmark runs on.
+
+    ``AmpOptimWrapper`` autocasts on ``get_device()``, the host's best
+    device: ``--device cpu --amp`` on a GPU host would autocast CUDA ops
+    only, and time fp32 as AMP. On the CPU it autocasts to bfloat16 (the
+    CPU's only autocast type) without loss scaling, on any host
+    (``AmpOptimWrapper`` itself refuses hosts without an accelerator).
+    """
+
+    def __init__(self, *args, device_type: str = 'cuda', **kwargs) -> None:
+        self.device_type = device_type
+        if device_type != 'cpu':
+            super().__init__(*args, **kwargs)
+            return
+        dtype = kwargs.pop('dtype', None) or 'bfloat16'
+        for unused in ('loss_scale', 'use_fsdp'):
+            kwargs.pop(unused, None)
+        OptimWrapper.__init__(self, *args, **kwargs)
+        self._scale_update_param = None
+        self.loss_scaler = torch.amp.GradScaler('cpu', enabled=False)
+        self.cast_dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
+
+    @contextmanager
+    def optim_context(self, model: torch.nn.Module):
+        from mmengine.runner.amp import autocast
+        with OptimWrapper.optim_context(self, model), \
+                autocast(device_type=self.device_type, dtype=self.cast_dtype):
+            yield
 
 
 def bench_config(path: str, args: argparse.Namespace, work_dir: str, amp: bool) -> Config:
@@ -101,7 +137,7 @@ def bench_config(path: str, args: argparse.Namespace, work_dir: str, amp: bool) 
         wrappers = ([cfg.optim_wrapper[k] for k in ('generator', 'discriminator')]
                     if 'generator' in cfg.optim_wrapper else [cfg.optim_wrapper])
         for w in wrappers:
-            w['type'] = 'AmpOptimWrapper'
+            w.update(type='BenchmarkAmpOptimWrapper', device_type=args.device)
     cfg.model.backbone.init_cfg = None
     for hook in cfg.get('custom_hooks', []):
         if hook.get('type') == 'AdversarialAugmentationHook':
@@ -233,8 +269,11 @@ def main() -> int:
     rows = {b.name: b.medians() for b in benches}
     for m in rows.values():
         m['train_img_s'] = args.batch / m['train']
+    amp_dtype = ('bfloat16' if args.device == 'cpu' else 'float16') if (
+        args.amp or args.vs_amp) else None
     result = dict(device=args.device, batch=args.batch, iters=args.iters, amp=args.amp,
-                  vs_amp=args.vs_amp, torch_threads=torch.get_num_threads(), medians_s=rows)
+                  vs_amp=args.vs_amp, amp_dtype=amp_dtype, torch_threads=torch.get_num_threads(),
+                  medians_s=rows)
     names = list(rows)
     cols = ('data', 'train', 'infer', 'infer_flip')
     print(f'median seconds per batch of {args.batch} on {args.device}, {args.iters} '

@@ -71,9 +71,12 @@ def to_weights_only(obj: Any) -> Any:
 
 
 def restore_history_buffers(obj: Any) -> Any:
-    """Inverse of :func:`to_weights_only` for history buffers."""
+    """Inverse of :func:`to_weights_only` for history buffers. Their tensors
+    may be on a GPU (``Runner.resume`` loads with a CUDA ``map_location`` on
+    a GPU host): they are copied to the CPU first."""
     if isinstance(obj, dict):
         if obj.get(HISTORY_BUFFER_TAG):
-            return HistoryBuffer(obj['log'].numpy(), obj['count'].numpy(), obj['max_length'])
+            return HistoryBuffer(obj['log'].cpu().numpy(), obj['count'].cpu().numpy(),
+                                 obj['max_length'])
         return type(obj)((k, restore_history_buffers(v)) for k, v in obj.items())
     return obj

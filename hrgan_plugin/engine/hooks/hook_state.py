@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Optional
 
+import torch
+from mmengine.utils import apply_to
+
 
 class CheckpointStateMixin:
     """For hooks that keep state in ``checkpoint['hook_states']``.
@@ -23,7 +26,12 @@ class CheckpointStateMixin:
         return name if index == 0 else f'{name}#{index}'
 
     def save_state(self, runner, checkpoint: dict, state: dict) -> None:
-        checkpoint.setdefault('hook_states', {})[self.state_key(runner)] = state
+        """Store ``state`` under this instance's key, every tensor in it
+        copied to the CPU (mmengine moves only the model, optimiser and
+        message hub there), so that a checkpoint written on a GPU opens with
+        a plain ``torch.load`` on a machine without one."""
+        checkpoint.setdefault('hook_states', {})[self.state_key(runner)] = apply_to(
+            state, torch.is_tensor, lambda t: t.cpu())
 
     def resumed_state(self, runner, checkpoint: dict) -> Optional[dict]:
         """This instance's saved state when resuming, else None."""

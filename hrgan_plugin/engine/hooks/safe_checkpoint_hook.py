@@ -9,7 +9,7 @@ import re
 from typing import Optional
 
 import torch
-from mmengine.dist import is_main_process
+from mmengine.dist import barrier, is_main_process
 from mmengine.hooks import CheckpointHook
 from mmengine.runner import BaseLoop
 from mmpose.registry import HOOKS
@@ -44,7 +44,8 @@ class SafeCheckpointHook(CheckpointHook):
       ``last_checkpoint`` intact and ``--resume`` continues from them; when
       training restarts, a killed save's hidden temporary file is removed and
       a ``last_checkpoint`` cut by a kill (mmengine writes it in place) is
-      pointed at the newest checkpoint;
+      pointed at the newest checkpoint (by rank 0, while the other ranks wait
+      at a barrier);
     - are never written with non-finite weights: the save raises
       :class:`NonFiniteWeightsError` naming the first bad tensor, and the
       newest checkpoint on disk stays the last good one;
@@ -65,11 +66,19 @@ class SafeCheckpointHook(CheckpointHook):
 
     def before_run(self, runner) -> None:
         """Before ``--resume`` reads ``last_checkpoint``: clear what a killed
-        process left behind in the work dir."""
-        if self.backend_args != dict(backend='atomic_local') or self.out_dir is not None \
-                or not is_main_process():
+        process left behind in the work dir (rank 0), then wait for it on
+        every rank, so that no rank reads a ``last_checkpoint`` that rank 0
+        is still repairing."""
+        if self.backend_args != dict(backend='atomic_local') or self.out_dir is not None:
             return
-        work_dir = runner.work_dir
+        if is_main_process():
+            self._repair_work_dir(runner.work_dir)
+        barrier()
+
+    @staticmethod
+    def _repair_work_dir(work_dir: str) -> None:
+        """Remove unfinished atomic saves; point a cut ``last_checkpoint`` at
+        the newest checkpoint (or remove it when there is none)."""
         for path in glob.glob(osp.join(glob.escape(work_dir), '.*.tmp')):
             os.unlink(path)  # an unfinished atomic save
         # mmengine writes last_checkpoint in place: a kill inside that write

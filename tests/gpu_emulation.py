@@ -1,0 +1,368 @@
+"""GPU behaviour on a CPU machine, for the tests: the one place for helpers
+that let a CPU test see defects that only show on a CUDA/NCCL host.
+
+- :class:`FakeCudaTensor` / :func:`to_fake_cuda`: tensors that act like CUDA
+  tensors where it matters: they report ``cuda:0``, refuse ``.numpy()`` with
+  torch's own message, come back as plain tensors from ``.cpu()`` /
+  ``.to('cpu')``, and a default ``torch.load`` (``weights_only``) refuses a
+  file holding one, as a CPU machine refuses a CUDA checkpoint.
+- :func:`emulate_cuda_map_location`: mmengine's checkpoint loading hands out
+  every tensor as a :class:`FakeCudaTensor` where a GPU host would load it
+  with a CUDA ``map_location`` (``Runner.resume``'s default).
+  :func:`run_tool_on_emulated_gpu` runs a repository tool that way in a
+  subprocess.
+- :func:`check_collective_devices`: every ``torch.distributed`` collective
+  must receive tensors on the communication device (NCCL: CUDA); with
+  ``comm_device='cuda'`` a gloo run emulates NCCL. :func:`run_gloo_ranks`
+  runs a function on N spawned gloo processes.
+"""
+from __future__ import annotations
+
+import functools
+import os.path as osp
+import subprocess
+import sys
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Optional, Union
+from unittest import mock
+
+import torch
+import torch.distributed as torch_dist
+
+TESTS = osp.dirname(osp.abspath(__file__))
+REPO = osp.dirname(TESTS)
+
+# ---------------------------------------------------------------------------
+# Tensors that act like CUDA tensors
+# ---------------------------------------------------------------------------
+
+FAKE_CUDA = torch.device('cuda', 0)
+CUDA_NUMPY_MESSAGE = ("can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to "
+                      'copy the tensor to host memory first.')
+
+
+def _is_getter(func: Callable, prop: Any) -> bool:
+    """``func`` is the getter of the ``torch.Tensor`` property ``prop``."""
+    return getattr(func, '__self__', None) is prop and getattr(func, '__name__', '') == '__get__'
+
+
+def _plain(tensor: torch.Tensor) -> torch.Tensor:
+    """A plain ``torch.Tensor`` copy of ``tensor`` (what ``.cpu()`` of a
+    CUDA tensor returns: host memory of its own)."""
+    with torch._C.DisableTorchFunctionSubclass():
+        return tensor.as_subclass(torch.Tensor).clone()
+
+
+class FakeCudaTensor(torch.Tensor):
+    """A CPU tensor that behaves like a CUDA tensor where it matters.
+
+    It reports ``device == cuda:0`` and ``is_cuda``; ``.numpy()`` (and so
+    ``np.asarray``) raises torch's ``TypeError``; ``.cpu()`` and ``.to('cpu')``
+    (or ``.to(cpu_tensor)``) return a plain tensor, any other operation a
+    :class:`FakeCudaTensor`. Pickled by ``torch.save`` it is stored as this
+    class, which ``torch.load``'s ``weights_only`` default refuses
+    ("Unsupported global"). Arithmetic with real CPU tensors is not refused
+    (CUDA would refuse it for non-scalars).
+    """
+
+    @classmethod
+    def __torch_function__(cls, func: Callable, types: tuple, args: tuple = (),
+                           kwargs: Optional[dict] = None) -> Any:
+        kwargs = kwargs or {}
+        if func in (torch.Tensor.numpy, torch.Tensor.__array__):
+            raise TypeError(CUDA_NUMPY_MESSAGE)
+        if _is_getter(func, torch.Tensor.device):
+            return FAKE_CUDA
+        if _is_getter(func, torch.Tensor.is_cuda):
+            return True
+        if _is_getter(func, torch.Tensor.is_cpu):
+            return False
+        if func is torch.Tensor.get_device:
+            return FAKE_CUDA.index
+        if func is torch.Tensor.cpu:
+            return _plain(args[0])
+        if func is torch.Tensor.cuda:
+            return args[0]
+        if func is torch.Tensor.to:
+            return cls._to(*args, **kwargs)
+        return super().__torch_function__(func, types, args, kwargs)
+
+    @classmethod
+    def _to(cls, self: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+        """``Tensor.to``: a plain tensor for a CPU target, else this class."""
+        if args and torch.is_tensor(args[0]):  # .to(other): its device and dtype
+            other = args[0]
+            device, dtype = other.device, other.dtype
+            non_blocking = kwargs.get('non_blocking', args[1] if len(args) > 1 else False)
+            memory_format = torch.preserve_format
+        else:
+            device, dtype, non_blocking, memory_format = torch._C._nn._parse_to(*args, **kwargs)
+            memory_format = memory_format or torch.preserve_format
+        with torch._C.DisableTorchFunctionSubclass():
+            out = torch.Tensor.to(self.as_subclass(torch.Tensor), dtype=dtype or self.dtype,
+                                  non_blocking=non_blocking, memory_format=memory_format)
+        if device is not None and torch.device(device).type == 'cpu':
+            return _plain(out)
+        return out.as_subclass(cls)
+
+
+def to_fake_cuda(obj: Any) -> Any:
+    """``obj`` with every tensor in nested dicts, lists and tuples as a
+    :class:`FakeCudaTensor` (``map_location='cuda'`` on a GPU host); dict
+    types and a state dict's ``_metadata`` are kept."""
+    if torch.is_tensor(obj):
+        return obj if isinstance(obj, FakeCudaTensor) else obj.as_subclass(FakeCudaTensor)
+    if isinstance(obj, dict):
+        out = type(obj)((k, to_fake_cuda(v)) for k, v in obj.items())
+        if hasattr(obj, '_metadata'):
+            out._metadata = obj._metadata
+        return out
+    if isinstance(obj, tuple) and hasattr(obj, '_fields'):  # namedtuple
+        return type(obj)(*(to_fake_cuda(v) for v in obj))
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(to_fake_cuda(v) for v in obj)
+    return obj
+
+
+def count_fake_cuda(obj: Any) -> int:
+    """Number of :class:`FakeCudaTensor` in nested dicts, lists and tuples."""
+    if isinstance(obj, FakeCudaTensor):
+        return 1
+    if isinstance(obj, dict):
+        return sum(count_fake_cuda(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(count_fake_cuda(v) for v in obj)
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# Checkpoints loaded as on a GPU host
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class EmulatedLoads:
+    """What :func:`emulate_cuda_map_location` did: per checkpoint load on a
+    CUDA ``map_location``, the file and how many tensors it handed out as
+    :class:`FakeCudaTensor`."""
+
+    loads: list = field(default_factory=list)
+
+    @property
+    def tensors(self) -> int:
+        return sum(n for _, n in self.loads)
+
+
+def _names_cuda(map_location: Any) -> bool:
+    if isinstance(map_location, (str, torch.device)):
+        return torch.device(map_location).type == 'cuda'
+    return False
+
+
+@contextmanager
+def emulate_cuda_map_location() -> Iterator[EmulatedLoads]:
+    """mmengine's checkpoint loading as on a GPU host.
+
+    ``Runner.resume``'s default ``map_location`` is ``get_device()``, which is
+    ``'cuda'`` on a GPU host: inside this context it is ``'cuda'``, and every
+    loader of ``mmengine.runner.CheckpointLoader`` (``load_from_local``, ...)
+    asked for a CUDA ``map_location`` loads on the CPU and returns every
+    tensor as a :class:`FakeCudaTensor`, so the ``after_load_checkpoint``
+    hooks, the model, optimiser and message hub receive what they receive on
+    a GPU. Other map locations (``load_from``'s ``'cpu'``) are unchanged.
+    Yields an :class:`EmulatedLoads` record.
+    """
+    from mmengine.runner import Runner
+    from mmengine.runner.checkpoint import CheckpointLoader
+    record = EmulatedLoads()
+    original_resume = Runner.resume
+
+    @functools.wraps(original_resume)
+    def resume(self, filename, resume_optimizer=True, resume_param_scheduler=True,
+               map_location='default'):
+        if map_location == 'default':
+            map_location = 'cuda'  # get_device() on a GPU host
+        return original_resume(self, filename, resume_optimizer, resume_param_scheduler,
+                               map_location)
+
+    def on_gpu_host(loader: Callable) -> Callable:
+        @functools.wraps(loader)
+        def load(filename, map_location=None, *args, **kwargs):
+            if not _names_cuda(map_location):
+                return loader(filename, map_location, *args, **kwargs)
+            checkpoint = to_fake_cuda(loader(filename, 'cpu', *args, **kwargs))
+            record.loads.append((filename, count_fake_cuda(checkpoint)))
+            return checkpoint
+        return load
+
+    schemes = {prefix: on_gpu_host(loader) for prefix, loader in CheckpointLoader._schemes.items()}
+    with mock.patch.object(Runner, 'resume', resume), \
+            mock.patch.dict(CheckpointLoader._schemes, schemes):
+        yield record
+
+
+def _emulated_tool_main() -> None:
+    """``python -c ... TOOL ARGS``: run the repository tool ``TOOL`` with
+    ``ARGS`` inside :func:`emulate_cuda_map_location`; prints one line
+    ``emulated GPU host: N tensors loaded as CUDA tensors in M loads``."""
+    import runpy
+    sys.argv = sys.argv[1:]
+    code = 0
+    with emulate_cuda_map_location() as record:
+        try:
+            runpy.run_path(sys.argv[0], run_name='__main__')
+        except SystemExit as stop:
+            code = stop.code
+        finally:
+            print(f'emulated GPU host: {record.tensors} tensors loaded as CUDA tensors in '
+                  f'{len(record.loads)} loads')
+    sys.exit(code)
+
+
+def run_tool_on_emulated_gpu(tool: str, *args: str, timeout: int = 600
+                             ) -> subprocess.CompletedProcess:
+    """Run ``tools/<tool>`` (a path relative to the repository) with
+    ``args`` in a subprocess whose checkpoint loading is
+    :func:`emulate_cuda_map_location`; stdout and stderr captured as text."""
+    code = (f'import sys; sys.path.insert(0, {TESTS!r}); '
+            'from gpu_emulation import _emulated_tool_main; _emulated_tool_main()')
+    return subprocess.run([sys.executable, '-c', code, tool, *args], cwd=REPO, text=True,
+                          capture_output=True, timeout=timeout)
+
+
+# ---------------------------------------------------------------------------
+# Collectives on the communication device
+# ---------------------------------------------------------------------------
+
+COLLECTIVES = ('all_reduce', 'broadcast', 'all_gather', 'all_gather_into_tensor', 'gather',
+               'scatter', 'reduce', 'reduce_scatter', 'reduce_scatter_tensor',
+               'all_to_all', 'all_to_all_single')
+
+
+class CollectiveDeviceError(RuntimeError):
+    """A collective received a tensor that is not on the communication device."""
+
+
+@dataclass
+class CollectiveCall:
+    """One collective: its name and the devices of the tensors it received."""
+
+    name: str
+    devices: list
+
+
+def _tensors(obj: Any) -> list:
+    if torch.is_tensor(obj):
+        return [obj]
+    if isinstance(obj, (list, tuple)):
+        return [t for v in obj for t in _tensors(v)]
+    return []
+
+
+def _cast_to_fake_cuda(original: Callable) -> Callable:
+    """mmengine's ``cast_data_device`` where ``.to('cuda')`` gives a
+    :class:`FakeCudaTensor` instead of failing on a CPU machine."""
+    from mmengine.utils import apply_to
+
+    def on_host(data):
+        return apply_to(data, lambda t: isinstance(t, FakeCudaTensor), lambda t: t.cpu())
+
+    def cast(data, device, out=None):
+        if torch.device(device).type != 'cuda':
+            return original(on_host(data), device, out)
+        on_device = to_fake_cuda(data)
+        if out is not None:
+            original(on_host(on_device), torch.device('cpu'), out)  # copies into ``out``
+        return on_device
+    return cast
+
+
+@contextmanager
+def check_collective_devices(comm_device: Union[str, torch.device, None] = None
+                             ) -> Iterator[list]:
+    """Check that every ``torch.distributed`` collective (those mmengine's
+    ``mmengine.dist`` calls: ``all_reduce``, ``broadcast``, ``all_gather``,
+    ``gather``, ...) receives its tensors on ``comm_device``.
+
+    ``comm_device=None`` takes ``mmengine.dist.get_comm_device()`` (gloo:
+    CPU). ``'cuda'`` emulates NCCL on a gloo group: mmengine's
+    ``get_comm_device`` answers ``cuda:0`` and its casts to that device give
+    :class:`FakeCudaTensor`, and a collective receiving anything else raises
+    :class:`CollectiveDeviceError` (NCCL: "Tensors must be CUDA and dense").
+    Yields the list of :class:`CollectiveCall` made, in order. Object
+    collectives (``broadcast_object_list``, ...) choose their own device and
+    are not checked.
+    """
+    import mmengine.dist as mm_dist
+    import mmengine.dist.dist as mm_dist_impl
+    import mmengine.dist.utils as mm_dist_utils
+    device = torch.device(comm_device) if comm_device is not None else mm_dist.get_comm_device()
+    if device.type == 'cuda' and device.index is None:
+        device = FAKE_CUDA
+    calls: list = []
+
+    def checked(name: str, collective: Callable) -> Callable:
+        @functools.wraps(collective)
+        def run(*args, **kwargs):
+            tensors = _tensors(list(args) + list(kwargs.values()))
+            devices = [t.device for t in tensors]
+            calls.append(CollectiveCall(name, devices))
+            wrong = [d for d in devices if d != device]
+            if wrong:
+                raise CollectiveDeviceError(
+                    f'{name}: a tensor on {wrong[0]}, but the communication device is '
+                    f'{device} (NCCL: Tensors must be CUDA and dense)')
+            return collective(*args, **kwargs)
+        return run
+
+    with ExitStack() as stack:
+        for name in COLLECTIVES:
+            if hasattr(torch_dist, name):
+                stack.enter_context(mock.patch.object(
+                    torch_dist, name, checked(name, getattr(torch_dist, name))))
+        if comm_device is not None:
+            for module in (mm_dist, mm_dist_impl, mm_dist_utils):
+                stack.enter_context(mock.patch.object(module, 'get_comm_device',
+                                                      lambda group=None: device))
+            if device.type == 'cuda':
+                stack.enter_context(mock.patch.object(
+                    mm_dist_impl, 'cast_data_device',
+                    _cast_to_fake_cuda(mm_dist_utils.cast_data_device)))
+        yield calls
+
+
+def _gloo_rank(rank: int, fn: Callable, world_size: int, port: int, args: tuple) -> None:
+    """One spawned rank of :func:`run_gloo_ranks`."""
+    import datetime
+    import os
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port), RANK=str(rank),
+                      WORLD_SIZE=str(world_size), LOCAL_RANK=str(rank))
+    torch_dist.init_process_group('gloo', rank=rank, world_size=world_size,
+                                  timeout=datetime.timedelta(seconds=60))
+    try:
+        fn(rank, *args)
+    finally:
+        torch_dist.destroy_process_group()
+
+
+def run_gloo_ranks(fn: Callable, world_size: int, *args: Any, timeout: float = 300) -> None:
+    """Run ``fn(rank, *args)`` in ``world_size`` spawned processes joined in
+    a gloo process group (collectives time out after 60 s). ``fn`` must be a
+    module-level function of an importable module (tests/ is on the path of
+    the spawned processes); an exception in a rank is raised here."""
+    import socket
+    import time
+
+    import torch.multiprocessing as mp
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    context = mp.start_processes(_gloo_rank, args=(fn, world_size, port, args),
+                                 nprocs=world_size, join=False, start_method='spawn')
+    deadline = time.monotonic() + timeout
+    while not context.join(timeout=5):
+        if time.monotonic() > deadline:
+            for process in context.processes:
+                process.kill()
+            raise TimeoutError(f'{world_size} gloo ranks still running after {timeout} s')
