@@ -15,6 +15,8 @@ that let a CPU test see defects that only show on a CUDA/NCCL host.
   must receive tensors on the communication device (NCCL: CUDA); with
   ``comm_device='cuda'`` a gloo run emulates NCCL. :func:`run_gloo_ranks`
   runs a function on N spawned gloo processes.
+- :func:`emulate_cuda_amp`: mmengine's ``AmpOptimWrapper`` on the CPU as on a
+  GPU host: an enabled loss scaler, autocast in fp16 (``--amp``) or bf16.
 """
 from __future__ import annotations
 
@@ -366,3 +368,53 @@ def run_gloo_ranks(fn: Callable, world_size: int, *args: Any, timeout: float = 3
             for process in context.processes:
                 process.kill()
             raise TimeoutError(f'{world_size} gloo ranks still running after {timeout} s')
+
+
+# ---------------------------------------------------------------------------
+# Mixed precision (AMP) on the CPU
+# ---------------------------------------------------------------------------
+
+
+@contextmanager
+def emulate_cuda_amp() -> Iterator[None]:
+    """mmengine's ``AmpOptimWrapper`` on a CPU machine as on a GPU host.
+
+    mmengine 0.10.7's ``AmpOptimWrapper.__init__`` asserts a CUDA (NPU, MLU)
+    device and builds ``torch.cuda.amp.GradScaler``, which disables itself
+    without CUDA; its ``optim_context`` runs mmengine's ``autocast``, which
+    on the CPU turns ``dtype=None`` into bf16 and refuses fp16. Inside this
+    context:
+
+    - the assertion passes and the scaler is ``torch.amp.GradScaler('cpu')``:
+      enabled, it scales the loss, unscales, checks for infs and skips steps
+      as CUDA's does;
+    - autocast on the CPU runs ``dtype=None`` as CUDA does, in fp16
+      (``tools/train.py --amp``), and accepts fp16 as well as bf16. CPU
+      autocast casts the same layers (convolutions, linear layers) to half
+      precision; its list of ops kept in fp32 differs in details from CUDA's.
+
+    Wrappers built inside must also step inside (``optim_context`` looks
+    ``autocast`` up when it runs).
+    """
+    import mmengine.runner.amp as runner_amp
+    from mmengine.device import get_device
+    from mmengine.optim.optimizer import amp_optimizer_wrapper as amp
+    mmengine_autocast = runner_amp.autocast
+
+    @contextmanager
+    def autocast(device_type: Optional[str] = None, enabled: bool = True,
+                 dtype: Optional[torch.dtype] = None,
+                 cache_enabled: Optional[bool] = None) -> Iterator[None]:
+        if (device_type or get_device()) != 'cpu' or not enabled:
+            with mmengine_autocast(device_type, enabled, dtype, cache_enabled):
+                yield
+            return
+        if cache_enabled is None:
+            cache_enabled = torch.is_autocast_cache_enabled()
+        with torch.autocast('cpu', dtype=dtype or torch.float16, cache_enabled=cache_enabled):
+            yield
+
+    with mock.patch.object(amp, 'is_cuda_available', lambda: True), \
+            mock.patch.object(amp, 'GradScaler', functools.partial(torch.amp.GradScaler, 'cpu')), \
+            mock.patch.object(runner_amp, 'autocast', autocast):
+        yield

@@ -77,3 +77,42 @@ def find_invalid_json(cfg: dict, loaders: tuple[str, ...]) -> str | None:
             except (json.JSONDecodeError, UnicodeDecodeError) as err:
                 return f"annotation file '{path}' ({key}) is not valid JSON: {err}"
     return None
+
+
+class PrecisionConfigError(ValueError):
+    """The config asks for a mixed precision the model cannot train in."""
+
+
+def _optim_wrapper_dtypes(cfg: dict) -> list[str]:
+    """The ``dtype`` of ``optim_wrapper`` and of its per-network entries
+    (``GANOptimWrapperConstructor``'s ``generator``/``discriminator``)."""
+    wrapper = cfg.get('optim_wrapper') or {}
+    entries = [wrapper] + [v for v in wrapper.values() if isinstance(v, dict)]
+    return [str(e['dtype']).removeprefix('torch.') for e in entries if e.get('dtype') is not None]
+
+
+def check_mixed_precision(cfg: dict) -> None:
+    """Raise :class:`PrecisionConfigError` for bf16 AMP with a model that
+    trains through an mmpose head's own ``loss``.
+
+    mmpose 1.3.2's heads (``HeatmapHead``, ``CPMHead``, ``RTMCCHead``, ...)
+    compute their training accuracy with ``to_numpy`` of the predictions,
+    which are bf16 under ``optim_wrapper.dtype='bfloat16'``; numpy has no
+    bf16, so the first iteration stops with ``TypeError: Got unsupported
+    ScalarType BFloat16``. ``tools/train.py --amp`` alone trains in fp16 on
+    CUDA (mmengine's default dtype there), which works.
+    ``AdversarialTopdownPoseEstimator`` computes its accuracy itself, in fp32.
+    """
+    if 'bfloat16' not in _optim_wrapper_dtypes(cfg):
+        return
+    model = cfg.get('model') or {}
+    if model.get('type') == 'AdversarialTopdownPoseEstimator':
+        return
+    if (model.get('train_cfg') or {}).get('compute_acc', True) is False:
+        return
+    head = (model.get('head') or {}).get('type', 'head')
+    raise PrecisionConfigError(
+        f"optim_wrapper.dtype='bfloat16' stops mmpose's {head} at the first iteration (its "
+        'training accuracy hands bf16 predictions to numpy, which has no bf16); train in fp16 '
+        '(--amp without optim_wrapper.dtype) or set model.train_cfg.compute_acc=False (no '
+        'acc_pose in the log)')

@@ -12,7 +12,13 @@ from mmengine.config import Config
 
 from .checkpoint_match import CheckpointError, check_checkpoint_matches, read_checkpoint
 from .errors import TrainingAborted
-from .preflight import DataConfigError, check_data_paths, find_invalid_json
+from .preflight import (
+    DataConfigError,
+    PrecisionConfigError,
+    check_data_paths,
+    check_mixed_precision,
+    find_invalid_json,
+)
 from .pretrained import PretrainedWeightsUnavailable, check_pretrained_weights
 
 _LOADERS = {
@@ -102,6 +108,8 @@ def run_mmpose_tool(tool: str) -> int:
             return _fail(f"checkpoint '{args.checkpoint}' does not exist")
         if tool == 'test':
             read_checkpoint(args.checkpoint)  # a file cut short fails here, in one line
+        if tool == 'train':
+            check_mixed_precision(cfg)
         check_data_paths(cfg, loaders)
         if tool == 'train' and not args.resume and not cfg.get('load_from'):
             check_pretrained_weights(cfg.model)
@@ -109,7 +117,8 @@ def run_mmpose_tool(tool: str) -> int:
             check_training_checkpoint(args, cfg)
         _use_gloo_without_gpu(args, cfg)
         module['main']()
-    except (DataConfigError, PretrainedWeightsUnavailable, CheckpointError) as err:
+    except (DataConfigError, PrecisionConfigError, PretrainedWeightsUnavailable,
+            CheckpointError) as err:
         return _fail(str(err))
     except json.JSONDecodeError as err:
         return _fail(find_invalid_json(cfg, loaders) or f'invalid JSON: {err}')

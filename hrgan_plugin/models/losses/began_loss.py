@@ -69,6 +69,11 @@ class BEGANLoss(nn.Module):
         loss_fake = self.energy(recon_fake, fake, weight)
         return dict(loss_real=loss_real, loss_fake=loss_fake, loss_d=loss_real - k_t * loss_fake)
 
+    @staticmethod
+    def fake_weight(k_t: float | Tensor) -> float:
+        """``w`` in ``L_D = L_real + w * L_fake``: ``-k_t``."""
+        return -float(k_t)
+
     def adversarial_loss(self, recon_fake: Tensor, real: Tensor, fake: Tensor,
                          weight: Optional[Tensor] = None) -> Tensor:
         """The generator's adversarial term ``L_adv``."""

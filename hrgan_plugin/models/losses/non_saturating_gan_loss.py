@@ -32,6 +32,11 @@ class NonSaturatingGANLoss(nn.Module):
         loss_fake = F.softplus(logits_fake).mean()
         return dict(loss_real=loss_real, loss_fake=loss_fake, loss_d=loss_real + loss_fake)
 
+    @staticmethod
+    def fake_weight(k_t: Optional[Tensor] = None) -> float:
+        """``w`` in ``L_D = L_real + w * L_fake``: 1."""
+        return 1.0
+
     def adversarial_loss(self, logits_fake: Tensor, real: Tensor, fake: Tensor,
                          weight: Optional[Tensor] = None) -> Tensor:
         """The generator's ``L_adv``: fool D into calling ``C^`` real."""

@@ -18,6 +18,7 @@ from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig, Sampl
 from torch import Tensor
 
 from ...utils.model_wrappers import unwrap_model
+from .mixed_precision import backward_in_parts, is_half
 
 
 @MODELS.register_module()
@@ -41,6 +42,12 @@ class AdversarialTopdownPoseEstimator(TopdownPoseEstimator):
     the generator's parameters (two extra backward passes on those
     iterations only): the share of the generator's update the adversarial
     game accounts for.
+
+    Under AMP (the networks' outputs in fp16/bf16) each loss's small term,
+    ``lambda_G L_adv`` and ``k_t L_fake``, is backpropagated on its own and
+    added to the large term's gradient in the parameters' fp32 ``.grad``
+    (:mod:`.mixed_precision`): summed in half precision it would be rounded
+    away. This costs G one extra backward per iteration under AMP only.
 
     ``k_t`` is a buffer (saved with the weights, so ``--resume`` continues
     it); :class:`BoundaryEquilibriumHook` updates it after every iteration,
@@ -157,18 +164,18 @@ class AdversarialTopdownPoseEstimator(TopdownPoseEstimator):
                                                          weights))
         with g_optim.optim_context(self.backbone), self._no_sync(self.discriminator):
             loss_kpt = self._heatmap_loss(preds, gt, weights)
-            loss_g = loss_kpt
+            loss_adv: Optional[Tensor] = None
             if adversarial:
                 recon_fake = self.discriminator(pred, inputs)
                 loss_adv = self.adversarial_loss.adversarial_loss(recon_fake, gt, pred, weights)
-                loss_g = loss_kpt + self.lambda_g * loss_adv
                 log_vars['loss_adv'] = loss_adv.detach()
                 if self._measure_now():
                     ratio = self.adversarial_gradient_ratio(
-                        loss_kpt, self.lambda_g * loss_adv, getattr(g_optim, 'loss_scaler', None))
+                        loss_kpt, loss_adv, getattr(g_optim, 'loss_scaler', None),
+                        weight=self.lambda_g)
                     if torch.isfinite(ratio):  # an AMP step that overflows is skipped
                         log_vars['adv_grad_ratio'] = ratio
-        self._generator_update(g_optim, loss_g)
+        loss_g = self._generator_update(g_optim, loss_kpt, loss_adv, half=is_half(pred))
         log_vars.update(loss_kpt=loss_kpt.detach(), loss_g=loss_g.detach(),
                         acc_pose=self._accuracy(pred, gt, weights))
         return log_vars
@@ -180,31 +187,49 @@ class AdversarialTopdownPoseEstimator(TopdownPoseEstimator):
     def _measure_now(self) -> bool:
         return bool(self.adv_grad_interval) and self._iter() % self.adv_grad_interval == 0
 
-    def adversarial_gradient_ratio(self, loss_kpt: Tensor, weighted_adv: Tensor,
-                                   loss_scaler=None) -> Tensor:
-        """``||grad_G(weighted_adv)|| / ||grad_G(loss_kpt)||`` over the
+    def adversarial_gradient_ratio(self, loss_kpt: Tensor, loss_adv: Tensor,
+                                   loss_scaler=None, weight: float = 1.0) -> Tensor:
+        """``|weight| * ||grad_G(loss_adv)|| / ||grad_G(loss_kpt)||`` over the
         generator's parameters (this rank's gradients, before any update).
         Under AMP both losses are scaled by the optimiser's ``loss_scaler``
-        first, so fp16 gradients do not underflow (the ratio is unchanged)."""
+        first and ``loss_adv`` is backpropagated unweighted, so fp16
+        gradients do not underflow (the ratio is unchanged)."""
         params = self._generator_parameters()
         norms = []
-        for loss in (weighted_adv, loss_kpt):
+        for loss in (loss_adv, loss_kpt):
             if loss_scaler is not None:
                 loss = loss_scaler.scale(loss)
             grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
             norms.append(torch.linalg.vector_norm(torch.stack(
                 [torch.linalg.vector_norm(g) for g in grads if g is not None])))
-        return (norms[0] / norms[1].clamp_min(1e-30)).detach()
+        return (abs(weight) * norms[0] / norms[1].clamp_min(1e-30)).detach()
 
-    def _generator_update(self, g_optim, loss_g: Tensor) -> None:
-        """``g_optim.update_params(loss_g)``, but backpropagating into the
-        generator's parameters only: D's weight gradients, which the G step
-        never uses, are not computed (nor synchronised across ranks)."""
+    def _generator_update(self, g_optim, loss_kpt: Tensor, loss_adv: Optional[Tensor],
+                          half: bool) -> Tensor:
+        """``g_optim.update_params(L_G)`` with ``L_G = L_MSE + lambda_G L_adv``,
+        backpropagating into the generator's parameters only: D's weight
+        gradients, which the G step never uses, are not computed (nor
+        synchronised across ranks). With ``half`` (AMP) the two terms meet in
+        the fp32 ``.grad`` (:func:`backward_in_parts`). Returns ``L_G``."""
         params = self._generator_parameters()
-        g_optim.backward(g_optim.scale_loss(loss_g), inputs=params)
-        if g_optim.should_update():
-            g_optim.step()
-            g_optim.zero_grad()
+        if loss_adv is None:
+            loss_g = loss_kpt
+            g_optim.backward(g_optim.scale_loss(loss_g), inputs=params)
+        else:
+            loss_g = loss_kpt + self.lambda_g * loss_adv
+            if half:
+                backward_in_parts(g_optim, loss_kpt, [(self.lambda_g, loss_adv)], params)
+            else:
+                g_optim.backward(g_optim.scale_loss(loss_g), inputs=params)
+        self._step(g_optim)
+        return loss_g
+
+    @staticmethod
+    def _step(optim_wrapper) -> None:
+        """The second half of ``OptimWrapper.update_params``."""
+        if optim_wrapper.should_update():
+            optim_wrapper.step()
+            optim_wrapper.zero_grad()
 
     @staticmethod
     def _no_sync(module: nn.Module):
@@ -216,13 +241,23 @@ class AdversarialTopdownPoseEstimator(TopdownPoseEstimator):
                             weights: Tensor) -> dict[str, Tensor]:
         """``L_D`` from ``adversarial_loss`` (BEGAN: ``L_real - k_t L_fake``);
         real and fake go through D in separate forwards, so each BatchNorm
-        normalises a batch of one kind."""
+        normalises a batch of one kind. Under AMP ``w L_fake`` (BEGAN's
+        ``w = -k_t``) joins ``L_real`` in the fp32 ``.grad``: the two forwards
+        share autocast's half-precision weight copies, where one backward of
+        the sum would add them."""
         with d_optim.optim_context(self.discriminator):
             recon_real = self.discriminator(gt, inputs)
             recon_fake = self.discriminator(fake, inputs)
             losses = self.adversarial_loss.discriminator_losses(
                 recon_real, gt, recon_fake, fake, self.k_t, weights)
-        d_optim.update_params(losses['loss_d'])
+        fake_weight = getattr(self.adversarial_loss, 'fake_weight', None)
+        if is_half(recon_real) and fake_weight is not None:
+            params = [p for p in self.discriminator.parameters() if p.requires_grad]
+            backward_in_parts(d_optim, losses['loss_real'],
+                              [(fake_weight(self.k_t), losses['loss_fake'])], params)
+            self._step(d_optim)
+        else:
+            d_optim.update_params(losses['loss_d'])
         return {k: v.detach() for k, v in losses.items()}
 
     def _heatmap_loss(self, preds: Union[Tensor, list[Tensor]], gt: Tensor,
@@ -237,8 +272,9 @@ class AdversarialTopdownPoseEstimator(TopdownPoseEstimator):
 
     @staticmethod
     def _accuracy(pred: Tensor, gt: Tensor, weights: Tensor) -> Tensor:
-        _, acc, _ = pose_pck_accuracy(output=to_numpy(pred.detach()), target=to_numpy(gt),
-                                      mask=to_numpy(weights) > 0)
+        # .float(): numpy has no bf16 (AMP's heatmaps); mmpose's heads fail there
+        _, acc, _ = pose_pck_accuracy(output=to_numpy(pred.detach().float()),
+                                      target=to_numpy(gt.float()), mask=to_numpy(weights) > 0)
         return torch.tensor(acc, device=gt.device)
 
     @staticmethod
