@@ -103,8 +103,9 @@ def _setup(dataset, tmp_path, **hook_args):
     calls = []
     crops = hook.warp.crops
 
-    def spy(contexts, scale, angle):
-        calls.append(list(zip(scale.tolist(), angle.tolist())))
+    def spy(contexts, scale, angle):  # one entry per kind of crop in a batched warp
+        for s, a in zip(scale.view(-1, len(contexts)), angle.view(-1, len(contexts))):
+            calls.append(list(zip(s.tolist(), a.tolist())))
         return crops(contexts, scale, angle)
 
     hook.warp.crops = spy

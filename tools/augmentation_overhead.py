@@ -1,8 +1,10 @@
 """Where the time of an ASR/AHO training iteration goes: the runner's
 ``train_step``, the augmentation hook's ``before_train_iter`` and, inside
-the hook, the pose net's no-grad passes; the hook's other work (context
-crops, targets, sampling, the augmentation net's step) is what a GPU does
-not shrink when it runs on the CPU.
+the hook, the pose net's no-grad passes (``hook_pose_net``) and the
+augmentation net's forward, backward and step (``hook_agent_net``). The
+rest (``hook_cpu``: gathering contexts or decoding images, crops, targets,
+sampling, PCK) is what stays on the training thread's CPU when the nets run
+on a GPU; ``hook_other`` is everything but the pose-net passes.
 
     python tools/augmentation_overhead.py configs/quickstart/hrnet_asr-aho_synthetic-mpii_128x128.py \
         --batch 32 --iters 5
@@ -49,6 +51,8 @@ class Stopwatch(Hook):
             module.register_forward_hook(lambda m, a, o, name=name: self._add(
                 time.perf_counter() - start[name]))
         hook.before_train_iter = self._timed(hook.before_train_iter, 'hook', inside=True)
+        hook.augmenter.propose = self._timed(hook.augmenter.propose, 'propose')
+        hook._update = self._timed(hook._update, 'update')
         cls = type(unwrap_model(runner.model))  # on the class: a hook may reset the instance's
         cls.train_step = self._timed(cls.train_step, 'train_step')
 
@@ -114,6 +118,8 @@ def main() -> None:
     timed = stopwatch.records[args.warmup:]
     mean = {k: statistics.mean(r[k] for r in timed) for k in timed[0]}
     mean['hook_other'] = mean['hook'] - mean['hook_pose_net']
+    mean['hook_agent_net'] = mean.pop('propose') + mean.pop('update')
+    mean['hook_cpu'] = mean['hook_other'] - mean['hook_agent_net']
     print(json.dumps(dict(config=osp.basename(args.config), batch=args.batch,
                           iters=len(timed), plugin=osp.dirname(hrgan_plugin.__file__),
                           seconds=mean)))

@@ -18,6 +18,7 @@ from mmpose.structures import PoseDataSample
 from mmpose.structures.bbox import get_warp_matrix
 
 from .pipeline_utils import pipeline_datasets
+from .transforms.recrop_context import CONTEXT_KEY
 
 #: the transforms a re-crop reuses from the train pipeline, in order
 RECROP_STEPS = (GetBBoxCenterScale, TopdownAffine, GenerateTarget, PackPoseInputs)
@@ -91,15 +92,16 @@ class TopdownRecrop:
         """A packed sample of a re-crop with ``keypoints`` ``(K, 2)`` (input
         pixels) and ``visible`` ``(K,)``: the pipeline's ``GenerateTarget``
         (its codec) encodes the targets, packed as ``PackPoseInputs`` packs
-        them; ``sample`` gives the bbox and the metainfo (less the crop box
-        of its random augmentation; a re-crop is never flipped)."""
+        them; ``sample`` gives the bbox and the metainfo (less its context
+        and the crop box of its random augmentation; a re-crop is never
+        flipped)."""
         results = self.steps[1](dict(
             transformed_keypoints=keypoints[None].astype(np.float32),
             keypoints_visible=visible[None].astype(np.float32),
             dataset_keypoint_weights=self.dataset.metainfo.get('dataset_keypoint_weights')))
         pack = self.steps[2]
-        meta = {k: v for k, v in sample.metainfo.items()
-                if k not in ('input_center', 'input_scale')}
+        meta = {k: v for k, v in sample.metainfo.items()  # (metainfo is deep-copied)
+                if k not in ('input_center', 'input_scale', CONTEXT_KEY)}
         out = PoseDataSample(metainfo=dict(meta, flip=False, flip_direction=None))
         out.gt_instances = InstanceData(
             bboxes=sample.gt_instances.bboxes, keypoints_visible=results['keypoints_visible'],

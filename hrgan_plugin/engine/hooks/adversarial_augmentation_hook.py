@@ -235,7 +235,12 @@ class AdversarialAugmentationHook(AgentPretrainingMixin, AugmentationSetupMixin,
                      (ones, proposal.angle), (ones, ref_angle)]
         else:
             pairs = [(proposal.scale, proposal.angle), (ref_scale, ref_angle)]
-        judged = [ctx.crops(warp, s, a) for s, a in pairs]
+        # one batched warp: the judged crops, then (scale and rotation judged
+        # apart) the training crop at the drawn scale and rotation together
+        kinds = pairs + ([(proposal.scale, proposal.angle)]
+                         if n_asr and self.separate_scale_rotation else [])
+        crops = ctx.crops(warp, *(torch.stack(k) for k in zip(*kinds))) if n_asr else []
+        judged = list(crops[:len(pairs)])
         truth = [ctx.truth(warp, s, a) for s, a in pairs]
         if n_aho:
             kpts, vis, size = (t.to(dev) for t in sample_keypoints([samples[r] for r in aho_rows]))
@@ -258,27 +263,22 @@ class AdversarialAugmentationHook(AgentPretrainingMixin, AugmentationSetupMixin,
 
         # the training samples: ASR re-crops, AHO masks armed for the training forward
         if n_asr:
-            self._replace_asr_rows(inputs, samples, asr_rows, ctx, proposal, judged, truth)
+            train = len(pairs) if self.separate_scale_rotation else 0  # the drawn (s, r)
+            self._replace_asr_rows(inputs, samples, asr_rows, ctx.visible, crops[train],
+                                   ctx.truth(warp, *kinds[train])[0])
         self.taps.masks = (torch.tensor(aho_rows, dtype=torch.long, device=dev),
                            proposal.masks.to(dev))
         harder = torch.cat([harder_scale, harder_rotation, harder_occlusion])
         self._log(runner, proposal.probs, kl, harder, 'joint')
 
     def _replace_asr_rows(self, inputs: list, samples: list, asr_rows: list[int],
-                          ctx: RecropBatch, proposal, judged: list, truth: list) -> None:
-        """ASR rows become re-crops at the drawn scale and rotation, with the
-        targets of the pipeline's codec."""
-        warp = self.warp
-        if self.separate_scale_rotation:
-            train_pair = (proposal.scale, proposal.angle)
-            train = ctx.crops(warp, *train_pair)
-            train_kpts = ctx.truth(warp, *train_pair)[0]
-        else:
-            train, train_kpts = judged[0], truth[0][0]
-        train_kpts, train_vis = train_kpts.cpu().numpy(), ctx.visible.cpu().numpy()
+                          visible: Tensor, crops: Tensor, keypoints: Tensor) -> None:
+        """ASR rows become their re-crops at the drawn scale and rotation,
+        with the targets of the pipeline's codec."""
+        keypoints, visible = keypoints.cpu().numpy(), visible.cpu().numpy()
         for j, r in enumerate(asr_rows):
-            inputs[r] = train[j]
-            samples[r] = self.recrop.training_sample(samples[r], train_kpts[j], train_vis[j])
+            inputs[r] = crops[j]
+            samples[r] = self.recrop.training_sample(samples[r], keypoints[j], visible[j])
 
     def _update(self, kl: Tensor, lr: Optional[float]) -> float:
         """One step of the augmentation net (``lr`` overrides the optimiser's

@@ -99,12 +99,11 @@ class AgentPretrainingMixin:
             rows = torch.tensor(todo, device=ctx.img.device)
             sub = RecropBatch(ctx.img[rows], ctx.keypoints[rows], ctx.visible[rows],
                               ctx.bbox_size[rows])
-            crops, truth = [], []
-            for s, a in zip(scales.tolist(), angles.tolist()):  # bin-major
-                scale, angle = torch.full((len(todo),), s), torch.full((len(todo),), a)
-                crops.append(sub.crops(warp, scale, angle))
-                truth.append(sub.truth(warp, scale, angle))
-            pred, _ = self.taps.predict(torch.cat(crops))
+            scale = scales[:, None].expand(-1, len(todo))  # bin-major
+            angle = angles[:, None].expand(-1, len(todo))
+            crops = sub.crops(warp, scale, angle).flatten(0, 1)
+            truth = [sub.truth(warp, s, a) for s, a in zip(scale, angle)]
+            pred, _ = self.taps.predict(crops)
             kpts, vis, size = (torch.cat(t) for t in zip(*truth))
             pck = self.judge(pred, kpts, vis, size, warp.input_size).cpu()
             pck = pck.view(len(scales), len(todo)).T

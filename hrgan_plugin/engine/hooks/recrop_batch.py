@@ -32,8 +32,9 @@ class PCKJudge:
 
 @dataclass
 class RecropBatch:
-    """Contexts ``img`` ``(N, C, S, S)`` uint8, their keypoints ``(N, K, 2)``
-    (context pixels), visibility ``(N, K)`` and bbox sizes ``(N,)``."""
+    """Contexts ``img`` ``(N, C, S, S)`` (float, 8-bit values), their
+    keypoints ``(N, K, 2)`` (context pixels), visibility ``(N, K)`` and bbox
+    sizes ``(N,)``."""
 
     img: Tensor
     keypoints: Tensor
@@ -50,7 +51,7 @@ class RecropBatch:
                            f'{CONTEXT_KEY!r}; the train pipeline lost the RecropContext the '
                            f'hook inserted (were its loader workers started before '
                            f'before_train?)') from None
-        return cls(torch.stack([c['img'] for c in ctx]).to(device, non_blocking=True),
+        return cls(torch.stack([c['img'] for c in ctx]).to(device, non_blocking=True).float(),
                    torch.stack([c['keypoints'] for c in ctx]).to(device),
                    torch.stack([c['keypoints_visible'] for c in ctx]).to(device),
                    torch.tensor([c['bbox_size'] for c in ctx], device=device))
@@ -59,14 +60,15 @@ class RecropBatch:
         return len(self.img)
 
     def crops(self, warp: ContextWarp, scale: Tensor, angle: Tensor) -> Tensor:
-        """``(N, C, h, w)`` uint8 re-crops, row ``i`` at ``scale[i]``, ``angle[i]``."""
-        dev = self.img.device
-        return warp.crops(self.img, scale.to(dev), angle.to(dev))
+        """uint8 re-crops: ``(N, C, h, w)`` for ``(N,)`` scales and angles,
+        ``(k, N, C, h, w)`` for ``(k, N)`` (see :meth:`ContextWarp.crops`)."""
+        return warp.crops(self.img, scale, angle)
 
     def truth(self, warp: ContextWarp, scale: Tensor, angle: Tensor
               ) -> tuple[Tensor, Tensor, Tensor]:
         """Keypoints ``(N, K, 2)`` (input pixels), visibility ``(N, K)`` and
-        bbox sizes ``(N,)`` (input pixels) of those re-crops."""
+        bbox sizes ``(N,)`` (input pixels) of re-crops at ``(N,)`` scales
+        and angles."""
         dev = self.img.device
         scale, angle = scale.to(dev), angle.to(dev)
         return (warp.keypoints(self.keypoints, scale, angle), self.visible,

@@ -67,15 +67,25 @@ class ContextWarp:
         return torch.cat([lin, trans[..., None]], -1)
 
     def crops(self, contexts: Tensor, scale: Tensor, angle: Tensor) -> Tensor:
-        """``(N, C, h, w)`` uint8 crops of ``contexts`` (``(N, C, S, S)``,
-        uint8 or float), one per row, rounded as an 8-bit image."""
+        """Crops of ``contexts`` ``(N, C, S, S)`` (uint8 or float) as uint8
+        (rounded, as an 8-bit image): ``(N, C, h, w)`` for ``scale`` and
+        ``angle`` of shape ``(N,)`` (row ``i`` at ``scale[i]``, ``angle[i]``),
+        or ``(k, N, C, h, w)`` for ``(k, N)`` (``k`` crops of each context,
+        sampled in one ``grid_sample`` call: the ``k`` grids side by side)."""
         if contexts.shape[-2:] != (self.side, self.side):
             raise ValueError(f'ContextWarp: contexts of size {tuple(contexts.shape[-2:])}, '
                              f'expected ({self.side}, {self.side}) from RecropContext')
+        single = scale.dim() == 1
+        scale, angle = (t.to(contexts.device).reshape(-1, len(contexts)) for t in (scale, angle))
+        k, n = scale.shape
         w, h = self.input_size
-        theta = self.affine_theta(scale.to(contexts.device), angle.to(contexts.device))
-        grid = F.affine_grid(theta, [len(contexts), contexts.shape[1], h, w],
-                             align_corners=False)
+        theta = self.affine_theta(scale.flatten(), angle.flatten())
+        grid = F.affine_grid(theta, [k * n, 1, h, w], align_corners=False)
+        grid = grid.view(k, n, h, w, 2).permute(1, 2, 0, 3, 4).reshape(n, h, k * w, 2)
         out = F.grid_sample(contexts.float(), grid, mode='bilinear', padding_mode='zeros',
                             align_corners=False)
-        return out.round_().clamp_(0, 255).to(torch.uint8)
+        # bilinear weights are convex: values stay in [0, 255]; + 0.5 then
+        # truncation rounds them
+        out = out.add_(0.5).to(torch.uint8).view(n, -1, h, k, w).permute(3, 0, 1, 2, 4)
+        out = out.contiguous()
+        return out[0] if single else out
