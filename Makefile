@@ -78,6 +78,15 @@ bench: install data
 	$(PY) tools/benchmark.py configs/hg8_res_mpii_256x256.py --vs configs/hg8_hru-deconv_mpii_256x256.py \
 		$(BENCH_ARGS) --out bench_results/hg8_res_vs_hru-deconv.json
 
+GPU_CHECK_ARGS ?=
+
+# On a machine with CUDA GPUs: what the CPU tests cannot check (AMP gradients,
+# ASR/AHO per precision, --resume, channels-last, NCCL, throughput); report in
+# work_dirs/gpu_check/gpu_check_report.md. Refuses (exit 2) without a GPU.
+.PHONY: gpu-check
+gpu-check: install data
+	bash tools/gpu_check.sh $(GPU_CHECK_ARGS)
+
 EVIDENCE_SPECS ?= hrgan_vs_hrnet hrgan_lambda_sweep adv_aug_vs_random hourglass_units
 EVIDENCE_ARGS ?= --device cpu
 
