@@ -139,6 +139,9 @@ def test_joint_step_judges_each_draw_against_its_own_random_reference(dataset, t
         expected = fresh.crop(fresh.load_sample(row), scale, rotation)
         sample, want = batch['data_samples'][row], expected['data_samples']
         assert sample.metainfo['sample_idx'] == row and sample.metainfo['flip'] is False
+        for key in ('input_center', 'input_scale'):  # the re-crop's box
+            np.testing.assert_allclose(sample.metainfo[key], want.metainfo[key], rtol=1e-5)
+        np.testing.assert_allclose(sample.metainfo['bbox_rotation'], [rotation], rtol=1e-6)
         assert_same_crop(batch['inputs'][row], expected['inputs'])
         torch.testing.assert_close(sample.gt_fields.heatmaps, want.gt_fields.heatmaps,
                                    atol=2e-3, rtol=0)
@@ -269,7 +272,8 @@ def test_context_warp_on_real_images_is_within_tolerance_of_a_cv2_recrop(testdat
         sample = recrop.load_sample(i)
         ctx = cut(dict(sample))['recrop_context']
         for _ in range(4):
-            s, r = torch.tensor([2 ** rng.uniform(-0.65, 0.65)]), torch.tensor([rng.uniform(-60, 60)])
+            s = torch.tensor([2 ** rng.uniform(-0.65, 0.65)])
+            r = torch.tensor([rng.uniform(-60, 60)])
             ref = recrop.crop(sample, float(s), float(r))
             torch.testing.assert_close(
                 warp.keypoints(ctx['keypoints'][None], s, r)[0],

@@ -103,10 +103,11 @@ custom_hooks = [
 
 
 def test_hrgan_with_asr_aho_ranks_stay_identical(synthetic_root, tmp_path):
-    """The quickstart HRGAN with ASR + AHO on 2 ranks: one pre-training and
-    two joint iterations leave the augmentation net, its optimiser, its stage
-    and logged distributions identical on both ranks, next to
-    G, D, their gradients and k_t."""
+    """The quickstart HRGAN with ASR + AHO on 2 ranks: one agent pre-training
+    update (its own phase, before the first epoch) and three joint
+    iterations leave the augmentation net, its optimiser, its progress and
+    logged distributions identical on both ranks, next to G, D, their
+    gradients and k_t."""
     config = tmp_path / 'hrgan_asr_aho.py'
     config.write_text(HRGAN_WITH_ASR_AHO.format(base=QUICKSTART_HRGAN))
     a, b = _dump(2, str(config), tmp_path, *_train_options(synthetic_root),

@@ -88,21 +88,26 @@ class TopdownRecrop:
         return kpts[0], np.asarray(info['keypoints_visible'], dtype=np.float32)[0]
 
     def training_sample(self, sample: PoseDataSample, keypoints: np.ndarray,
-                        visible: np.ndarray) -> PoseDataSample:
-        """A packed sample of a re-crop with ``keypoints`` ``(K, 2)`` (input
-        pixels) and ``visible`` ``(K,)``: the pipeline's ``GenerateTarget``
-        (its codec) encodes the targets, packed as ``PackPoseInputs`` packs
-        them; ``sample`` gives the bbox and the metainfo (less its context
-        and the crop box of its random augmentation; a re-crop is never
-        flipped)."""
+                        visible: np.ndarray, scale: float, rotation: float) -> PoseDataSample:
+        """A packed sample of the re-crop of ``sample`` at content scale
+        ``scale`` and ``rotation`` (degrees) with ``keypoints`` ``(K, 2)``
+        (input pixels) and ``visible`` ``(K,)``: the pipeline's
+        ``GenerateTarget`` (its codec) encodes the targets, packed as
+        ``PackPoseInputs`` packs them; the crop box (``input_center``,
+        ``input_scale``, ``bbox_rotation``) is the re-crop's, the bbox and
+        the rest of the metainfo ``sample``'s (less its context; a re-crop
+        is never flipped)."""
         results = self.steps[1](dict(
             transformed_keypoints=keypoints[None].astype(np.float32),
             keypoints_visible=visible[None].astype(np.float32),
             dataset_keypoint_weights=self.dataset.metainfo.get('dataset_keypoint_weights')))
         pack = self.steps[2]
-        meta = {k: v for k, v in sample.metainfo.items()  # (metainfo is deep-copied)
-                if k not in ('input_center', 'input_scale', CONTEXT_KEY)}
-        out = PoseDataSample(metainfo=dict(meta, flip=False, flip_direction=None))
+        context = sample.metainfo[CONTEXT_KEY]
+        meta = {k: v for k, v in sample.metainfo.items() if k != CONTEXT_KEY}  # (deep-copied)
+        out = PoseDataSample(metainfo=dict(
+            meta, flip=False, flip_direction=None, input_center=context['center'].numpy(),
+            input_scale=context['scale'].numpy() / scale,
+            bbox_rotation=np.array([rotation], np.float32)))
         out.gt_instances = InstanceData(
             bboxes=sample.gt_instances.bboxes, keypoints_visible=results['keypoints_visible'],
             transformed_keypoints=results['transformed_keypoints'])

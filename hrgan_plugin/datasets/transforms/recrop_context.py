@@ -39,8 +39,10 @@ class RecropContext(BaseTransform):
 
     Added key ``'recrop_context'``: a dict with ``img`` (``uint8`` tensor
     ``(3, S, S)``, the image's channel order), ``keypoints`` (``(K, 2)``
-    float32, context pixels), ``keypoints_visible`` (``(K,)`` float32) and
-    ``bbox_size`` (the bbox's longer side, context pixels).
+    float32, context pixels), ``keypoints_visible`` (``(K,)`` float32),
+    ``bbox_size`` (the bbox's longer side, context pixels), and ``center``
+    and ``scale``: the crop box at content scale 1 in image pixels, as
+    ``TopdownAffine`` would set ``input_center`` and ``input_scale``.
 
     Args:
         input_size (tuple[int, int]): ``(w, h)`` of the model input.
@@ -66,8 +68,8 @@ class RecropContext(BaseTransform):
             raise KeyError('RecropContext needs bbox_center and bbox_scale: put it after '
                            'GetBBoxCenterScale in the train pipeline')
         center = results['bbox_center'][0]
-        box_w = TopdownAffine._fix_aspect_ratio(results['bbox_scale'], aspect_ratio=w / h)[0, 0]
-        d = self.zoom * w / box_w  # context pixels per image pixel
+        box = TopdownAffine._fix_aspect_ratio(results['bbox_scale'], aspect_ratio=w / h)[0]
+        d = self.zoom * w / box[0]  # context pixels per image pixel
         s = self.side
         warp = np.array([[d, 0.0, s / 2 - d * center[0]], [0.0, d, s / 2 - d * center[1]]],
                         dtype=np.float32)
@@ -83,7 +85,9 @@ class RecropContext(BaseTransform):
             img=torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))),
             keypoints=torch.from_numpy(keypoints[0].astype(np.float32)),
             keypoints_visible=torch.from_numpy(np.ascontiguousarray(visible)),
-            bbox_size=float(d * max(x1 - x0, y1 - y0)))
+            bbox_size=float(d * max(x1 - x0, y1 - y0)),
+            center=torch.from_numpy(np.asarray(center, np.float32)),
+            scale=torch.from_numpy(np.asarray(box, np.float32)))
         return results
 
     def __repr__(self) -> str:

@@ -198,6 +198,14 @@ class AdversarialAugmentationHook(AgentPretrainingMixin, AugmentationSetupMixin,
         start = batch_size - n_asr - n_aho
         return list(range(start, start + n_asr)), list(range(start + n_asr, batch_size))
 
+    def eval_images(self, batch_size: int) -> int:
+        """Images the pose net sees in eval passes per joint iteration: the
+        canonical ASR crops and the AHO samples (features), and every judged
+        sample (4 per ASR row, or 2 with scale and rotation judged together;
+        2 per AHO row)."""
+        n_asr, n_aho = (len(r) for r in self._split_rows(batch_size))
+        return n_asr + n_aho + n_asr * (4 if self.separate_scale_rotation else 2) + 2 * n_aho
+
     def before_train_epoch(self, runner) -> None:
         if self.stage(runner) == 'agent':
             self.pretrain_agent(runner)
@@ -265,20 +273,22 @@ class AdversarialAugmentationHook(AgentPretrainingMixin, AugmentationSetupMixin,
         if n_asr:
             train = len(pairs) if self.separate_scale_rotation else 0  # the drawn (s, r)
             self._replace_asr_rows(inputs, samples, asr_rows, ctx.visible, crops[train],
-                                   ctx.truth(warp, *kinds[train])[0])
+                                   ctx.truth(warp, *kinds[train])[0], *kinds[train])
         self.taps.masks = (torch.tensor(aho_rows, dtype=torch.long, device=dev),
                            proposal.masks.to(dev))
         harder = torch.cat([harder_scale, harder_rotation, harder_occlusion])
         self._log(runner, proposal.probs, kl, harder, 'joint')
 
     def _replace_asr_rows(self, inputs: list, samples: list, asr_rows: list[int],
-                          visible: Tensor, crops: Tensor, keypoints: Tensor) -> None:
+                          visible: Tensor, crops: Tensor, keypoints: Tensor, scale: Tensor,
+                          angle: Tensor) -> None:
         """ASR rows become their re-crops at the drawn scale and rotation,
         with the targets of the pipeline's codec."""
         keypoints, visible = keypoints.cpu().numpy(), visible.cpu().numpy()
         for j, r in enumerate(asr_rows):
             inputs[r] = crops[j]
-            samples[r] = self.recrop.training_sample(samples[r], keypoints[j], visible[j])
+            samples[r] = self.recrop.training_sample(samples[r], keypoints[j], visible[j],
+                                                     float(scale[j]), float(angle[j]))
 
     def _update(self, kl: Tensor, lr: Optional[float]) -> float:
         """One step of the augmentation net (``lr`` overrides the optimiser's

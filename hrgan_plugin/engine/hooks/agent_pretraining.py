@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from itertools import islice
+
 import numpy as np
 import torch
 from mmengine.dataset import DefaultSampler

@@ -42,7 +42,7 @@ class RecropBatch:
     bbox_size: Tensor
 
     @classmethod
-    def from_samples(cls, samples: list, device: torch.device) -> 'RecropBatch':
+    def from_samples(cls, samples: list, device: torch.device) -> RecropBatch:
         """Gather the contexts packed in the samples' metainfo, on ``device``."""
         try:
             ctx = [s.metainfo[CONTEXT_KEY] for s in samples]

@@ -3,4 +3,5 @@ from .augmentation_net import AugmentationNet
 from .bridge_augmentation_net import BridgeAugmentationNet
 from .context_warp import ContextWarp
 
-__all__ = ['AdversarialAugmenter', 'AugmentationNet', 'BridgeAugmentationNet', 'ContextWarp', 'Proposal']
+__all__ = ['AdversarialAugmenter', 'AugmentationNet', 'BridgeAugmentationNet', 'ContextWarp',
+           'Proposal']
