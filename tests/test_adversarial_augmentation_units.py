@@ -350,3 +350,16 @@ def test_rotation_bins_default_to_the_papers_nine_and_take_the_released_seven():
     assert released.rotation_centres.tolist() == [-60, -40, -20, 0, 20, 40, 60]
     assert released.scale_centres.tolist() == pytest.approx(
         [2 ** e for e in (-0.6, -0.4, -0.2, 0.0, 0.2, 0.4, 0.6)])
+
+
+def test_eval_images_counts_the_pose_net_passes_of_a_joint_iteration():
+    """Batch 8 split 1:1:1 -> random 2, ASR 3, AHO 3 rows: 3 + 3 canonical /
+    AHO inputs for the features, 4 judged crops per ASR row (scale and
+    rotation apart, each against its reference) and 2 masked copies per AHO
+    row: 24 images; 3 + 3 + 2 x 3 + 2 x 3 = 18 with scale and rotation
+    judged together; ASR only (1:1:0): 4 + 4 x 4 = 20."""
+    assert AdversarialAugmentationHook(split=(1, 1, 1))._split_rows(8) == ([2, 3, 4], [5, 6, 7])
+    assert AdversarialAugmentationHook(split=(1, 1, 1)).eval_images(8) == 24
+    assert AdversarialAugmentationHook(split=(1, 1, 1),
+                                       separate_scale_rotation=False).eval_images(8) == 18
+    assert AdversarialAugmentationHook(split=(1, 1, 0)).eval_images(8) == 20

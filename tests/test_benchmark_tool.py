@@ -15,7 +15,7 @@ def test_benchmark_compares_two_configs(synthetic_root, tmp_path):
     rows = result['medians_s']
     assert set(rows) == {'hrnet_synthetic-coco_128x96', 'hrgan_synthetic-coco_128x96'}
     for row in rows.values():
-        assert set(row) == {'data', 'train', 'infer', 'infer_flip', 'train_img_s'}
+        assert set(row) == {'data', 'train', 'forward', 'infer', 'infer_flip', 'train_img_s'}
         assert all(v > 0 for v in row.values())
         assert row['train_img_s'] == 4 / row['train']
     ratio = result['ratio']
