@@ -63,9 +63,15 @@ ASR_AHO_CONFIGS = {
     'hg8_asr-aho_mpii_256x256.py': 'mpii',
     'hrgan_w32_asr-aho_coco_256x192.py': 'coco',
 }
+#: slow (20-40 s each): their differences from the two run by default are
+#: covered faster: ASR-only and AHO-only splits and the bbox PCK by
+#: test_adversarial_sampling.py, HRGAN + ASR/AHO by test_distributed.py
+SLOW_ASR_AHO = ('hrnet_w32_asr_mpii_256x256.py', 'hrnet_w32_aho_mpii_256x256.py',
+                'hrnet_w32_asr-aho_coco_256x192.py', 'hrgan_w32_asr-aho_coco_256x192.py')
 
 
-@pytest.mark.parametrize('name', list(ASR_AHO_CONFIGS))
+@pytest.mark.parametrize('name', [pytest.param(n, marks=[pytest.mark.slow] if n in SLOW_ASR_AHO
+                                               else []) for n in ASR_AHO_CONFIGS])
 def test_asr_aho_config_trains_and_logs_distributions(name, synthetic_root, tmp_path):
     fmt = ASR_AHO_CONFIGS[name]
     cfg = Config.fromfile(osp.join(REPO, 'configs', name))

@@ -284,3 +284,30 @@ def test_context_warp_on_real_images_is_within_tolerance_of_a_cv2_recrop(testdat
     diff = torch.cat(diffs)
     assert len(ds) == 12
     assert float(diff.mean()) <= 1.5 and float(diff.quantile(0.99)) <= 20
+
+
+@pytest.mark.parametrize('split,asr,aho', [((1, 0, 1), [], [3, 4, 5]),
+                                           ((1, 1, 0), [3, 4, 5], [])])
+def test_joint_step_with_asr_only_or_aho_only(dataset, tmp_path, split, asr, aho):
+    """The ASR-only and AHO-only ablations: the other kind's rows are left
+    as loaded, and nothing of the missing kind is cropped or masked."""
+    torch.manual_seed(0)
+    hook, runner, batch, calls = _setup(dataset, tmp_path, agent_pretrain_iters=0, split=split)
+    before = list(batch['inputs'])
+    hook.before_train_iter(runner, 0, batch)
+    assert len(calls) == (6 if asr else 0)  # canonical, 2 x (drawn, reference), training
+    assert all(len(c) == len(asr) for c in calls)
+    for r in range(6):
+        assert (batch['inputs'][r] is before[r]) == (r not in asr)
+    assert hook.taps.masks[0].tolist() == aho
+    assert 0.0 <= runner.message_hub.get_scalar('train/aug_harder').current() <= 1.0
+
+
+def test_joint_step_with_bbox_pck(dataset, tmp_path):
+    """COCO's hardness: PCK normalised by the bbox (no head keypoints)."""
+    torch.manual_seed(0)
+    hook, runner, batch, _ = _setup(dataset, tmp_path, agent_pretrain_iters=0,
+                                    hardness_norm='bbox', hardness_thr=0.05)
+    assert hook.judge.norm == 'bbox' and hook.judge.head_ids is None
+    hook.before_train_iter(runner, 0, batch)
+    assert hook.updates == 1

@@ -240,6 +240,7 @@ def test_gan_ablation_configs(name, channel_wise):
     assert [h.get('out_file', 'loss_curve.png') for h in curves] == ['loss_curve.png', 'gan.png']
 
 
+@pytest.mark.slow  # the GAN step: test_conventional_gan_step_trains_without_k_t
 @pytest.mark.parametrize('name', ['conventional-gan', 'channel-wise-gan'])
 def test_gan_ablations_train_at_quickstart_scale(name, synthetic_root, tmp_path):
     config = osp.join(CONFIGS, 'quickstart', f'hrgan_synthetic-coco_128x96_{name}.py')
