@@ -6,9 +6,10 @@
 #   custom_hooks = _base_.custom_hooks + _base_.adversarial_augmentation_hooks
 #
 # The paper's three stages: `pose_pretrain_epochs` of plain training (set 0
-# when `load_from` gives a trained pose net), `agent_pretrain_iters` with the
-# pose net frozen while the augmentation network learns per-image targets
-# (RMSprop 2.5e-4), then joint training: each batch split into random / ASR /
+# when `load_from` gives a trained pose net), `agent_pretrain_iters` updates
+# (a phase of their own before the next epoch) with the pose net frozen while
+# the augmentation network learns per-image targets (RMSprop 2.5e-4), then
+# joint training: each batch split into random / ASR /
 # AHO thirds, the augmentation network learning online (RMSprop 5e-5) from
 # the reward/penalty targets (PCKh@0.5 of each draw against a random
 # augmentation of the same image). Its KL loss and the share of harder

@@ -1,6 +1,6 @@
 # The synthetic-MPII quickstart HRNet with adversarial data augmentation
 # (ASR + AHO, _base_/adversarial_augmentation.py), shortened to the quickstart
-# schedule (3 epochs of pose pre-training, 10 iterations of agent
+# schedule (3 epochs of pose pre-training, 10 updates of agent
 # pre-training, then joint training); compare its PCKh with
 # hrnet_synthetic-mpii_128x128.py.
 _base_ = ['./hrnet_synthetic-mpii_128x128.py', '../_base_/adversarial_augmentation.py']
