@@ -63,11 +63,14 @@ ASR_AHO_CONFIGS = {
     'hg8_asr-aho_mpii_256x256.py': 'mpii',
     'hrgan_w32_asr-aho_coco_256x192.py': 'coco',
 }
-#: slow (20-40 s each): their differences from the two run by default are
+#: slow (20-40 s each): their differences from the one run by default are
 #: covered faster: ASR-only and AHO-only splits and the bbox PCK by
-#: test_adversarial_sampling.py, HRGAN + ASR/AHO by test_distributed.py
+#: test_adversarial_sampling.py, HRGAN + ASR/AHO by test_distributed.py, the
+#: hourglass's bridge features and BridgeAugmentationNet by
+#: test_adversarial_augmentation_units.py
 SLOW_ASR_AHO = ('hrnet_w32_asr_mpii_256x256.py', 'hrnet_w32_aho_mpii_256x256.py',
-                'hrnet_w32_asr-aho_coco_256x192.py', 'hrgan_w32_asr-aho_coco_256x192.py')
+                'hrnet_w32_asr-aho_coco_256x192.py', 'hrgan_w32_asr-aho_coco_256x192.py',
+                'hg8_asr-aho_mpii_256x256.py')
 
 
 @pytest.mark.parametrize('name', [pytest.param(n, marks=[pytest.mark.slow] if n in SLOW_ASR_AHO
