@@ -6,8 +6,8 @@ rest (``hook_cpu``: gathering contexts or decoding images, crops, targets,
 sampling, PCK) is what stays on the training thread's CPU when the nets run
 on a GPU; ``hook_other`` is everything but the pose-net passes.
 
-    python tools/augmentation_overhead.py configs/quickstart/hrnet_asr-aho_synthetic-mpii_128x128.py \
-        --batch 32 --iters 5
+    python tools/augmentation_overhead.py \
+        configs/quickstart/hrnet_asr-aho_synthetic-mpii_128x128.py --batch 32 --iters 5
 
 Runs joint training (stages 1 and 2 skipped) on the synthetic data set
 (``make data``) with the config's own pipeline and loader workers; prints a
