@@ -89,9 +89,9 @@ class AugmentationSetupMixin:
                                 self.augmenter.occlusion_grid, self.eval_batch_size)
         dataset = runner.train_dataloader.dataset
         self.recrop = TopdownRecrop(dataset)
-        self.warp = self._context_warp(self.recrop.input_size)
-        insert_after(dataset, GetBBoxCenterScale, RecropContext(
-            self.warp.input_size, self._min_scale(), self.warp.zoom))
+        cut = self._recrop_context(self.recrop.input_size)
+        self.warp = ContextWarp(cut.input_size, cut.side, cut.zoom)
+        insert_after(dataset, GetBBoxCenterScale, cut)
         pack_for_recrop(dataset, (CONTEXT_KEY,))
         restart_loader_workers(getattr(runner, 'train_loop', None))
         self.judge = self._pck_judge(self.recrop.dataset.metainfo)
@@ -107,12 +107,13 @@ class AugmentationSetupMixin:
         low = min(float(bins.centres[0]) - bins.sigma, -self.augmenter.reference['scale_bound'])
         return float(2.0 ** low)
 
-    def _context_warp(self, input_size) -> ContextWarp:
+    def _recrop_context(self, input_size) -> RecropContext:
+        """The loader-side transform: contexts for every content scale a bin
+        or a reference takes, at ``context_zoom`` (default: the largest)."""
         bins = self.augmenter.scale_bins
         high = max(float(bins.centres[-1]) + bins.sigma, self.augmenter.reference['scale_bound'])
         zoom = self.context_zoom or float(2.0 ** high)
-        side = RecropContext(input_size, self._min_scale(), zoom).side
-        return ContextWarp(input_size, side, zoom)
+        return RecropContext(input_size, self._min_scale(), zoom)
 
     def _pck_judge(self, metainfo: dict) -> PCKJudge:
         """The PCK's normaliser and ignored keypoints, by name."""
