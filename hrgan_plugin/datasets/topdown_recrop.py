@@ -32,6 +32,12 @@ class TopdownRecrop:
     the image's real surroundings. Random flips, bbox jitter and half-body
     crops of the pipeline are not applied.
 
+    Training makes its re-crops as tensor warps of contexts
+    (:class:`~hrgan_plugin.models.augmentation.ContextWarp`) and takes their
+    targets from :meth:`training_sample`; :meth:`load_sample` and
+    :meth:`crop`, one cv2 warp of the decoded image, are the reference those
+    warps are measured against (``tests/test_adversarial_sampling.py``).
+
     Args:
         dataset: the built train dataset (a plain top-down dataset, or a
             wrapper of exactly one, e.g. ``RepeatDataset``).
