@@ -9,7 +9,9 @@ import textwrap
 import pytest
 from utils import QUICKSTART_COCO, QUICKSTART_HRGAN, REPO, run_tool
 
-from hrgan_plugin.experiments.report import analyse, read_runs_csv, verdict, write_report
+from hrgan_plugin.experiments.analysis import analyse
+from hrgan_plugin.experiments.report import verdict, write_report
+from hrgan_plugin.experiments.results import read_runs_csv
 from hrgan_plugin.experiments.spec import Arm, ExperimentSpec, SpecError, load_spec
 from hrgan_plugin.experiments.statistics import paired_difference, summarise
 
@@ -49,7 +51,7 @@ def _spec(metrics=None, seeds=(0, 1, 2, 3, 4)) -> ExperimentSpec:
         path='spec.py', name='toy', description='A toy comparison.',
         arms=[Arm('base', 'a.py'), Arm('new', 'b.py')], baseline='base', seeds=list(seeds),
         metrics=metrics or {'AP': 'higher', 'implausible': 'lower'}, schedule={},
-        cfg_options={}, curves=[], data=None)
+        cfg_options={}, curves=[], data=None, primary=next(iter(metrics or {'AP': 0})))
 
 
 def test_report_from_hand_made_runs_csv(tmp_path):
@@ -64,8 +66,8 @@ def test_report_from_hand_made_runs_csv(tmp_path):
     assert len(results) == 10 and results[1]['metrics']['AP'] == 0.51
     spec = _spec()
     stats = analyse(spec, results)
-    assert stats['AP']['summaries']['base'].mean == pytest.approx(0.54)
-    imp = stats['implausible']['paired']['new']
+    assert stats['AP'].summaries['base'].mean == pytest.approx(0.54)
+    imp = stats['implausible'].paired['new']
     # differences -0.10 .. -0.06: CI excludes 0, lower is better: 5 wins
     assert imp.diff.mean == pytest.approx(-0.08) and imp.diff.excludes_zero()
     assert imp.wins == 5
@@ -74,9 +76,15 @@ def test_report_from_hand_made_runs_csv(tmp_path):
     report = write_report(str(tmp_path), spec, results, {'machine': 'test'}, ['metrics.png'])
     text = open(report).read()
     assert 'synthetic' in text and '![metrics](metrics.png)' in text
-    assert '| AP | base | 5 | 0.5400 | 0.0316 | [0.5007, 0.5793] |' in text
-    assert ('| AP (higher is better) | new | 0.0100 | 0.0122 | [-0.0052, 0.0252] | 4 / 0 / 1 | '
-            'the 95% CI includes 0: no difference resolved with 5 seeds |') in text
+    # AP (primary, a rate): the exact bootstrap interval of the mean of BASE
+    assert '| base (baseline) | 5 | 0.5400 | [0.5120, 0.5680] |' in text
+    # the paired t-test of the differences 0.01 0.01 -0.01 0.02 0.02: p = 0.142, and
+    # with one arm Holm changes nothing
+    assert ('| new | 5 | 0.5500 | [0.5240, 0.5780] | 0.0100 | [-0.0052, 0.0252] | 4 / 0 / 1 | '
+            '0.142 | 0.142 | 0.0204 | no difference resolved (Holm p = 0.142) |') in text
+    assert ('| implausible (lower is better) | new | 0.2200 | [0.2060, 0.2340] | -0.0800 | '
+            '[-0.1019, -0.0581] | 0.000') in text
+    assert 'the 95% CI excludes 0: new is lower than base (better) |' in text
 
 
 def test_one_seed_report_says_no_ci(tmp_path):
@@ -85,7 +93,7 @@ def test_one_seed_report_says_no_ci(tmp_path):
                dict(arm='new', seed=0, metrics={'AP': 0.6}, wall_s=1.0, iters=1)]
     text = open(write_report(str(tmp_path), spec, results, {}, [])).read()
     assert 'One seed only: no confidence interval can be given' in text
-    assert 'one paired seed: no CI can be given' in text
+    assert 'fewer than two paired seeds: no test' in text
 
 
 def test_spec_errors_name_the_key(tmp_path):
@@ -98,6 +106,23 @@ def test_spec_errors_name_the_key(tmp_path):
                     "seeds = [0]\nmetrics = {'coco/AP': 'up'}\n")
     with pytest.raises(SpecError, match='metrics must map names'):
         load_spec(str(spec))
+    good = (f"arms = dict(a=dict(config={QUICKSTART_COCO!r}))\nbaseline = 'a'\n"
+            "seeds = [0]\nmetrics = {'coco/AP': 'higher', 'PCK': 'higher'}\n")
+    spec.write_text(good)
+    with pytest.raises(SpecError, match="bad.py: missing key 'primary'"):
+        load_spec(str(spec))
+    spec.write_text(good + "primary = 'AR'\n")
+    with pytest.raises(SpecError, match="primary 'AR' is not one of the metrics"):
+        load_spec(str(spec))
+    spec.write_text(good + "primary = 'PCK'\nval_points = 1\n")
+    with pytest.raises(SpecError, match='val_points must be an integer >= 2, got 1'):
+        load_spec(str(spec))
+    spec.write_text(good + "primary = 'PCK'\nbounds = {'PCK': (100, 0)}\n")
+    with pytest.raises(SpecError, match=r"bounds\['PCK'\] must be \(low, high\)"):
+        load_spec(str(spec))
+    spec.write_text(good + "primary = 'PCK'\nbounds = {'PCK': (0, 100)}\nval_points = 5\n")
+    loaded = load_spec(str(spec))
+    assert (loaded.primary, loaded.val_points, loaded.bounds) == ('PCK', 5, {'PCK': (0., 100.)})
     proc = run_tool('tools/experiment.py', str(tmp_path / 'missing.py'))
     assert proc.returncode == 2 and 'missing.py not found' in proc.stderr
     # a data root holding someone else's files is refused, and left alone
@@ -105,7 +130,7 @@ def test_spec_errors_name_the_key(tmp_path):
     mine.mkdir()
     (mine / 'keep.json').write_text('{}')
     spec.write_text(f"arms = dict(a=dict(config={QUICKSTART_COCO!r}))\nbaseline = 'a'\n"
-                    "seeds = [0]\nmetrics = {'coco/AP': 'higher'}\n"
+                    "seeds = [0]\nmetrics = {'coco/AP': 'higher'}\nprimary = 'coco/AP'\n"
                     f"data = dict(root={str(mine)!r}, preset='occlusion')\n")
     proc = run_tool('tools/experiment.py', str(spec), '--out', str(tmp_path / 'out'))
     assert proc.returncode == 2, proc.stderr[-2000:]
@@ -155,6 +180,8 @@ def test_runner_two_arms_two_seeds_and_resume(synthetic_root, tmp_path):
         seeds = [0, 1]
         metrics = {{'coco/AP': 'higher', 'occlusion/PCK_occluded': 'higher',
                     'occlusion/implausible_rate': 'lower'}}
+        primary = 'coco/AP'
+        val_points = 2
         schedule = {{'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 1,
                      'train_dataloader.batch_size': 8}}
         cfg_options = {options!r}
@@ -165,7 +192,8 @@ def test_runner_two_arms_two_seeds_and_resume(synthetic_root, tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert '4 runs; 0 finished, 4 to run' in proc.stdout
     assert '[4/4]' in proc.stdout and 'ETA' in proc.stdout
-    for name in ('runs.csv', 'report.md', 'metrics.png', 'paired_difference.png', 'curves.png'):
+    for name in ('runs.csv', 'curves.csv', 'report.md', 'metrics.png', 'paired_difference.png',
+                 'learning_curves.png', 'curves.png'):
         assert (out / name).stat().st_size > 0, name
     with open(out / 'runs.csv') as f:
         rows = list(csv.DictReader(f))
@@ -177,7 +205,14 @@ def test_runner_two_arms_two_seeds_and_resume(synthetic_root, tmp_path):
     result = json.loads((out / 'runs' / 'hrgan' / 'seed1' / 'result.json').read_text())
     assert 'k_t' in result['curves'] and len(result['curves']['loss_kpt']) == 2
     report = (out / 'report.md').read_text()
-    assert 'Paired difference to `hrnet`' in report and 'wins / ties / losses' in report
+    assert report.splitlines()[2].startswith('**NOT CONVERGED') or 'curves' in report
+    assert '## Primary metric: coco/AP' in report and 'wins / ties / losses' in report
+    # validation logged at its training iteration (2), every metric at every point
+    with open(out / 'curves.csv') as f:
+        points = list(csv.DictReader(f))
+    assert {(p['arm'], p['seed'], p['iteration']) for p in points} == {
+        (a, s, '2') for a in ('hrnet', 'hrgan') for s in ('0', '1')}
+    assert {'coco/AP', 'occlusion/PCK_occluded'} <= {p['metric'] for p in points}
     assert '## Training scalars' in report and '| k_t | hrgan | 2 |' in report
 
     first = {r['arm'] + r['seed']: r for r in rows}
@@ -239,6 +274,7 @@ def test_pretrain_run_is_shared_by_every_arm_of_its_seed(tmp_path, monkeypatch):
         baseline = 'a'
         seeds = [0, 1]
         metrics = {{'coco/AP': 'higher'}}
+        primary = 'coco/AP'
         schedule = {{'train_cfg.max_epochs': 1}}
         """)
     spec.write_text(text)
@@ -260,20 +296,55 @@ def test_pretrain_run_is_shared_by_every_arm_of_its_seed(tmp_path, monkeypatch):
 
 
 def test_learned_distributions_average_over_seeds(tmp_path):
-    """Per arm, the seeds' last pre-training line and last line, averaged."""
-    def line(phase, scale):
+    """Per arm, the seeds' first line, last pre-training line and last line,
+    averaged, for the distributions the arm's split learns, in units."""
+    def line(phase, scale, occlusion=(0.25, ) * 4):
         return json.dumps(dict(iter=1, phase=phase, scale=scale, rotation=[0.5, 0.5],
-                               occlusion=[0.25] * 4))
+                               occlusion=list(occlusion)))
 
-    for seed, (pre, end) in enumerate((([0.2, 0.8], [0.6, 0.4]), ([0.4, 0.6], [0.2, 0.8]))):
-        run = tmp_path / 'exp' / 'runs' / 'asr' / f'seed{seed}'
-        run.mkdir(parents=True)
-        (run / 'adversarial_augmentation.jsonl').write_text('\n'.join(
-            [line('pretrain', [0.5, 0.5]), line('pretrain', pre), line('joint', end)]) + '\n')
+    hook = ("custom_hooks = [dict(type='AdversarialAugmentationHook', split={split}, "
+            "occlusion_grid=(2, 2), scale_bins=dict(num=2, range=(-0.5, 0.5)), "
+            "rotation_bins=dict(num=2, range=(-30.0, 30.0)))]\n")
+    for arm, split in (('asr', (1, 1, 0)), ('aho', (1, 0, 1))):
+        for seed, (pre, end) in enumerate((([0.2, 0.8], [0.6, 0.4]), ([0.4, 0.6], [0.2, 0.8]))):
+            run = tmp_path / 'exp' / 'runs' / arm / f'seed{seed}'
+            run.mkdir(parents=True)
+            (run / 'config.py').write_text(hook.format(split=split))
+            (run / 'adversarial_augmentation.jsonl').write_text('\n'.join(
+                [line('pretrain', [0.5, 0.5]), line('pretrain', pre),
+                 line('joint', end, (0.1, 0.2, 0.3, 0.4))]) + '\n')
     (tmp_path / 'exp' / 'runs' / 'random' / 'seed0').mkdir(parents=True)  # no hook: left out
-    proc = run_tool('tools/learned_distributions.py', str(tmp_path / 'exp'), '--grid', '2', '2')
+    proc = run_tool('tools/learned_distributions.py', str(tmp_path / 'exp'))
     assert proc.returncode == 0, proc.stderr[-2000:]
     table = (tmp_path / 'exp' / 'learned_distributions.md').read_text()
-    assert '| asr | 2 | after pre-training | 0.300 0.700 |' in table
+    # bin centres in units: 2^-0.5, 2^0.5 and -30, 30 degrees
+    assert 'content scale factor 0.71 1.41' in table and 'rotation -30 30 degrees' in table
+    assert '| asr | 2 | start of agent pre-training | 0.500 0.500 |' in table
+    assert '| asr | 2 | after agent pre-training | 0.300 0.700 |' in table
     assert '| asr | 2 | end | 0.400 0.600 |' in table and 'random' not in table
+    occlusion = table.split('## occlusion')[1]
+    assert '| aho | 2 | end | 0.100 0.200 0.300 0.400 |' in occlusion
+    assert '| asr |' not in occlusion  # ASR only: no occlusion distribution
+    assert '| aho |' not in table.split('## occlusion')[0]  # AHO only: no scale/rotation
     assert (tmp_path / 'exp' / 'learned_distributions.png').read_bytes()[:4] == b'\x89PNG'
+    # a published table redrawn without its runs, the splits and bins from the spec
+    uniform = {'scale': 7, 'rotation': 9, 'occlusion': 16}
+    rows = [f'## {name}\n\n| arm | seeds | when | probabilities |\n|---|---|---|---|\n' + ''.join(
+        f'| {arm} | 5 | {when} | {" ".join(["%.3f" % (1 / k)] * k)} |\n'
+        for arm in ('asr', 'aho') for when in ('after pre-training', 'end'))
+        for name, k in uniform.items()]
+    (tmp_path / 'published.md').write_text('\n'.join(rows))
+    redrawn = tmp_path / 'redrawn'
+    proc = run_tool('tools/learned_distributions.py', str(redrawn), '--table',
+                    str(tmp_path / 'published.md'), '--spec',
+                    osp.join(REPO, 'configs', 'experiments', 'adv_aug_vs_random.py'))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    again = (redrawn / 'learned_distributions.md').read_text()
+    assert '| asr | 5 | after agent pre-training | 0.143 0.143' in again
+    assert '| aho |' not in again.split('## occlusion')[0]
+    assert '| asr |' not in again.split('## occlusion')[1]
+    (tmp_path / 'short.md').write_text('## scale\n\n| asr | 5 | end | 0.5 0.5 |\n')
+    proc = run_tool('tools/learned_distributions.py', str(redrawn), '--table',
+                    str(tmp_path / 'short.md'), '--spec',
+                    osp.join(REPO, 'configs', 'experiments', 'adv_aug_vs_random.py'))
+    assert proc.returncode == 2 and "asr's scale has 2 probabilities for 7 bins" in proc.stderr

@@ -29,17 +29,28 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
 
 from mmengine.config import Config, DictAction
 
-from hrgan_plugin.experiments.report import plot_all, write_report, write_runs_csv
+from hrgan_plugin.experiments.figures import plot_all
+from hrgan_plugin.experiments.report import kept_section, write_report
+from hrgan_plugin.experiments.results import (
+    RunFailed,
+    read_curves_csv,
+    read_runs_csv,
+    read_scalars,
+    summarise_run,
+    write_curves_csv,
+    write_runs_csv,
+)
+from hrgan_plugin.experiments.runs import Run, clear, ensure_data, set_val_points
 from hrgan_plugin.experiments.spec import Arm, ExperimentSpec, SpecError, load_spec
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TRAIN = osp.join(REPO, 'tools', 'train.py')
-NOT_METRICS = {'data_time', 'time', 'step', 'iter', 'epoch', 'lr', 'memory'}
-REPORT_FILES = ('report.md', 'runs.csv', 'metrics.png', 'paired_difference.png', 'curves.png')
+MECHANISM_CHECK = osp.join(REPO, 'tools', 'mechanism_check.py')
+REPORT_FILES = ('report.md', 'runs.csv', 'curves.csv', 'metrics.png', 'paired_difference.png',
+                'learning_curves.png', 'curves.png')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -61,35 +72,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-@dataclass
-class Run:
-    arm: Arm
-    seed: int
-    dir: str
-    cfg: Config
-    key: str
-
-    @property
-    def label(self) -> str:
-        return f'{self.arm.name} seed {self.seed}'
-
-    @property
-    def result_file(self) -> str:
-        return osp.join(self.dir, 'result.json')
-
-    def finished(self) -> bool:
-        """A result exists for exactly this run's config."""
-        try:
-            with open(self.result_file) as f:
-                return json.load(f).get('key') == self.key
-        except (OSError, ValueError):
-            return False
-
-
-class RunFailed(RuntimeError):
-    pass
-
-
 def plan(spec: ExperimentSpec, out: str, extra: dict) -> tuple[list, list]:
     """The spec's pretrain runs (one per seed, if any) and every (arm, seed)
     run, each with its merged config and identity key (a hash of the config
@@ -108,6 +90,8 @@ def _run(spec: ExperimentSpec, arm: Arm, seed: int, out: str, extra: dict,
          pretrain: Run | None = None) -> Run:
     cfg = Config.fromfile(osp.join(REPO, arm.config))
     cfg.merge_from_dict(spec.run_options(arm, seed, extra))
+    if spec.val_points:
+        set_val_points(cfg, spec.val_points)
     text = cfg.pretty_text
     if pretrain is not None:
         cfg.load_from = osp.join(pretrain.dir, f'epoch_{pretrain.cfg.train_cfg.max_epochs}.pth')
@@ -115,67 +99,6 @@ def _run(spec: ExperimentSpec, arm: Arm, seed: int, out: str, extra: dict,
     run_dir = osp.join(out, 'runs', arm.name, f'seed{seed}')
     cfg.work_dir = run_dir
     return Run(arm, seed, run_dir, cfg, hashlib.sha256(text.encode()).hexdigest()[:16])
-
-
-def ensure_data(spec: ExperimentSpec) -> None:
-    """Write the spec's synthetic dataset unless it is there already with
-    the same settings. A folder the runner did not write is never replaced."""
-    if not spec.data:
-        return
-    from hrgan_plugin.datasets import write_synthetic_dataset
-    settings = dict(spec.data)
-    root = osp.join(REPO, settings.pop('root'))
-    marker = osp.join(root, '.settings.json')
-    if osp.isfile(marker):
-        with open(marker) as f:
-            if json.load(f) == settings:
-                return
-    elif osp.isdir(root) and os.listdir(root):
-        raise SpecError(f'{spec.path}: data.root {root} holds files the experiment runner did '
-                        'not write; remove it or choose another root')
-    print(f'writing the synthetic dataset {root} ({settings})', flush=True)
-    shutil.rmtree(root, ignore_errors=True)
-    counts = write_synthetic_dataset(root, **settings)
-    for split, c in counts.items():
-        print(f'  {split}: {c["coco_instances"]} persons, {c["hidden"]} of {c["keypoints"]} '
-              f'labelled keypoints hidden', flush=True)
-    with open(marker, 'w') as f:
-        json.dump(settings, f)
-
-
-def read_scalars(work_dir: str) -> list:
-    """The json log records (``vis_data/scalars.json``) of a run."""
-    [stamp] = [d for d in os.listdir(work_dir) if osp.isdir(osp.join(work_dir, d, 'vis_data'))]
-    with open(osp.join(work_dir, stamp, 'vis_data', 'scalars.json')) as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def summarise_run(records: list, curve_keys: list) -> dict:
-    """Final validation metrics, iterations and training curves of a run."""
-    train = [r for r in records if 'iter' in r]
-    val = [r for r in records if 'iter' not in r and set(r) - NOT_METRICS]
-    if not val:
-        raise RunFailed('the run logged no validation metrics (is val_interval past '
-                        'max_epochs?)')
-    metrics = {k: v for k, v in val[-1].items() if k not in NOT_METRICS}
-    curves = {k: [(r['iter'], r[k]) for r in train if k in r] for k in curve_keys}
-    return dict(metrics=metrics, iters=max((r['iter'] for r in train), default=0),
-                curves={k: v for k, v in curves.items() if v})
-
-
-def clear(run: Run) -> None:
-    """Make room for a fresh run: a finished run of another config is kept
-    beside it as ``seedS.KEY``; a half-written one is removed."""
-    try:
-        with open(run.result_file) as f:
-            old_key = json.load(f)['key']
-    except (OSError, ValueError, KeyError):
-        shutil.rmtree(run.dir, ignore_errors=True)
-        return
-    kept = f'{run.dir}.{old_key}'
-    shutil.rmtree(kept, ignore_errors=True)
-    os.replace(run.dir, kept)
-    print(f'{run.label}: the config changed; the earlier run is kept in {kept}', flush=True)
 
 
 def execute(run: Run, env: dict, curve_keys: list) -> dict:
@@ -194,11 +117,29 @@ def execute(run: Run, env: dict, curve_keys: list) -> dict:
         raise RunFailed(f'{run.label} failed (exit {proc.returncode}); see {log}')
     result = dict(arm=run.arm.name, seed=run.seed, key=run.key, wall_s=wall,
                   **summarise_run(read_scalars(run.dir), curve_keys))
+    result['metrics'].update(mechanism_checks(run, env))
     tmp = run.result_file + '.tmp'
     with open(tmp, 'w') as f:
         json.dump(result, f)
     os.replace(tmp, run.result_file)
     return result
+
+
+def mechanism_checks(run: Run, env: dict) -> dict:
+    """``tools/mechanism_check.py`` on the run's last checkpoint: the checks
+    that apply to its model, as ``mech/...`` metrics."""
+    with open(osp.join(run.dir, 'last_checkpoint')) as f:
+        checkpoint = f.read().strip()
+    out = osp.join(run.dir, 'mechanisms.json')
+    with open(osp.join(run.dir, 'mechanism_check.log'), 'w') as log:
+        proc = subprocess.run([sys.executable, MECHANISM_CHECK, osp.join(run.dir, 'config.py'),
+                               checkpoint, '--out', out], cwd=REPO, env=env, stdout=log,
+                              stderr=subprocess.STDOUT)
+    if proc.returncode:
+        raise RunFailed(f'{run.label}: mechanism check failed (exit {proc.returncode}); see '
+                        f'{log.name}')
+    with open(out) as f:
+        return json.load(f)
 
 
 def train_all(spec: ExperimentSpec, pending: list, jobs: int, device: str) -> list:
@@ -260,6 +201,31 @@ def _fmt_s(seconds: float) -> str:
     return str(datetime.timedelta(seconds=int(seconds)))
 
 
+def published_results(out: str, spec: ExperimentSpec) -> list:
+    """The results kept in ``out/runs.csv`` (and ``out/curves.csv`` when it
+    exists) for the spec's arms and seeds: a published report regenerated
+    without its run folders."""
+    arms = {a.name for a in spec.arms}
+    results = [r for r in read_runs_csv(osp.join(out, 'runs.csv'))
+               if r['arm'] in arms and r['seed'] in spec.seeds]
+    if osp.isfile(osp.join(out, 'curves.csv')):
+        read_curves_csv(osp.join(out, 'curves.csv'), results)
+    return results
+
+
+def published_environment(report: str, now: dict) -> dict:
+    """The machine and date of the runs behind a published report, and when
+    it was regenerated."""
+    found = {}
+    if osp.isfile(report):
+        with open(report) as f:
+            for line in f:
+                for key in ('machine', 'written'):
+                    if line.startswith(f'- {key}: '):
+                        found[key] = line[len(key) + 4:].strip()
+    return {**found, 'regenerated from runs.csv': now['written']}
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
@@ -295,7 +261,7 @@ def main(argv=None) -> int:
     failures = []
     if pending and not args.report_only:
         try:
-            ensure_data(spec)
+            ensure_data(spec, REPO)
         except SpecError as err:
             print(f'error: {err}', file=sys.stderr)
             return 2
@@ -314,12 +280,25 @@ def main(argv=None) -> int:
         if run.finished():
             with open(run.result_file) as f:
                 results.append(json.load(f))
+    kept, published = [], not results and args.report_only and osp.isfile(
+        osp.join(out, 'runs.csv'))
+    if published:
+        results = published_results(out, spec)
+        kept = kept_section(osp.join(out, 'report.md'), 'Training scalars')
+        print(f'no run folders in {out}: reporting its runs.csv ({len(results)} runs)')
+    elif results:
+        write_runs_csv(osp.join(out, 'runs.csv'), list(spec.metrics), results)
+        write_curves_csv(osp.join(out, 'curves.csv'), results)
     if not results:
         print('error: no finished runs to report', file=sys.stderr)
         return 1
-    write_runs_csv(osp.join(out, 'runs.csv'), spec, results)
+    env_lines = environment(args.device)
+    if published:
+        env_lines = published_environment(osp.join(out, 'report.md'), env_lines)
     plots = plot_all(out, spec, results)
-    report = write_report(out, spec, results, environment(args.device), plots)
+    if kept and 'curves.png' not in plots and osp.isfile(osp.join(out, 'curves.png')):
+        plots.append('curves.png')  # drawn by the runs that logged the kept scalars
+    report = write_report(out, spec, results, env_lines, plots, kept)
     print(f'report: {report}')
     if args.publish:
         dest = osp.join(REPO, 'docs', 'evidence', spec.name)

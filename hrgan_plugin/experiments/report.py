@@ -1,21 +1,24 @@
-"""An experiment's outputs: ``runs.csv``, ``report.md`` and PNG plots.
+"""An experiment's ``report.md``.
 
-Every figure is stated as measured on the synthetic data; per-arm values are
-mean +- 95% CI over seeds, and each non-baseline arm is compared with the
-baseline by the paired (per-seed) difference.
+It opens with the convergence verdict on the baseline, then the primary
+metric (paired t-tests, Holm-adjusted over the arms, the verdict and the
+smallest effect the seeds could detect), then the exploratory metrics
+(unadjusted), mechanism checks, per-seed values and training scalars. Every
+figure is stated as measured on the synthetic data.
 """
 from __future__ import annotations
 
-import csv
 import math
 import os.path as osp
 from typing import Optional
 
+from .analysis import MetricStats, analyse, collapsed_arms, convergence, primary_verdict
+from .results import by_seed
 from .spec import ExperimentSpec
-from .statistics import PairedDifference, Summary, paired_difference, summarise
+from .statistics import PairedDifference, Summary, summarise
 
-CSV_FIXED = ('arm', 'seed')
-CSV_TAIL = ('wall_s', 'iters')
+#: metric-name prefix of the mechanism checks a run writes into its result
+MECHANISM_PREFIX = 'mech/'
 
 
 def _fmt(value: Optional[float]) -> str:
@@ -24,55 +27,8 @@ def _fmt(value: Optional[float]) -> str:
     return f'{value:.4f}'
 
 
-def metric_columns(spec: ExperimentSpec, results: list) -> list:
-    """The spec's metrics first, then every other final metric, sorted."""
-    others = sorted({k for r in results for k in r['metrics']} - set(spec.metrics))
-    return [*spec.metrics, *others]
-
-
-def write_runs_csv(path: str, spec: ExperimentSpec, results: list) -> None:
-    """One row per (arm, seed): ``arm, seed``, every final metric, wall
-    time (s) and iterations."""
-    columns = metric_columns(spec, results)
-    with open(path, 'w', newline='') as f:
-        writer = csv.writer(f)
-        writer.writerow([*CSV_FIXED, *columns, *CSV_TAIL])
-        for r in results:
-            writer.writerow([r['arm'], r['seed'], *(r['metrics'].get(c, '') for c in columns),
-                             round(r['wall_s'], 1), r['iters']])
-
-
-def read_runs_csv(path: str) -> list:
-    """The rows of a ``runs.csv`` back as result dicts (metrics as floats)."""
-    with open(path, newline='') as f:
-        rows = list(csv.DictReader(f))
-    results = []
-    for row in rows:
-        metrics = {k: float(v) for k, v in row.items()
-                   if k not in CSV_FIXED + CSV_TAIL and v != ''}
-        results.append(dict(arm=row['arm'], seed=int(row['seed']), metrics=metrics,
-                            wall_s=float(row['wall_s']), iters=int(row['iters'])))
-    return results
-
-
-def by_seed(results: list, arm: str, metric: str) -> dict:
-    return {r['seed']: float(r['metrics'][metric]) for r in results
-            if r['arm'] == arm and metric in r['metrics']}
-
-
-def analyse(spec: ExperimentSpec, results: list) -> dict:
-    """Per metric: ``{arm: Summary}`` and ``{arm: PairedDifference}`` for
-    every non-baseline arm."""
-    out = {}
-    for metric, direction in spec.metrics.items():
-        summaries = {a.name: summarise(list(by_seed(results, a.name, metric).values()))
-                     for a in spec.arms}
-        base = by_seed(results, spec.baseline, metric)
-        paired = {a.name: paired_difference(by_seed(results, a.name, metric), base,
-                                            higher_is_better=direction == 'higher')
-                  for a in spec.arms if a.name != spec.baseline}
-        out[metric] = dict(summaries=summaries, paired=paired)
-    return out
+def _p(value: float) -> str:
+    return 'n/a' if not math.isfinite(value) else f'{value:.3g}'
 
 
 def _ci(s: Summary) -> str:
@@ -82,7 +38,7 @@ def _ci(s: Summary) -> str:
 
 
 def verdict(arm: str, baseline: str, direction: str, p: PairedDifference) -> str:
-    """The paired comparison in words."""
+    """An exploratory comparison in words, from its unadjusted 95% CI."""
     d = p.diff
     if d.n == 0:
         return 'no paired seeds'
@@ -101,17 +57,122 @@ def _arm_text(arm) -> str:
     return f'`{arm.name}` (`{arm.config}`{options})'
 
 
+def _interval_note(st: MetricStats) -> str:
+    if st.bound:
+        return (f'per-arm intervals: exact percentile bootstrap over seeds (stays within '
+                f'[{st.bound[0]:g}, {st.bound[1]:g}])')
+    return 'per-arm intervals: Student t over seeds'
+
+
+def primary_section(spec: ExperimentSpec, st: MetricStats) -> list:
+    lines = [f'## Primary metric: {st.name} ({st.direction} is better)', '',
+             f'Paired t-test of each arm against `{spec.baseline}`, Holm-adjusted over the '
+             f'{len(st.paired)} arm(s); the verdict uses the adjusted p at 0.05. MDE: the '
+             'smallest mean difference these seeds detect with 80% power (two-sided, '
+             f'alpha 0.05), from the SD of the paired differences. {_interval_note(st)}.', '']
+    if st.saturated is not None:
+        return lines + [f'{st.name} is saturated at {st.saturated:g} in every run: '
+                        'nothing to compare.']
+    lines += ['| arm | n | mean | 95% CI | difference | 95% CI of difference | '
+              'wins / ties / losses | p | Holm p | MDE | verdict |',
+              '|---|---|---|---|---|---|---|---|---|---|---|']
+    for arm, s in st.summaries.items():
+        if arm == spec.baseline:
+            lines.append(f'| {arm} (baseline) | {s.n} | {_fmt(s.mean)} | {_ci(s)} | | | | | | '
+                         '| |')
+            continue
+        p = st.paired[arm]
+        lines.append(
+            f'| {arm} | {s.n} | {_fmt(s.mean)} | {_ci(s)} | {_fmt(p.diff.mean)} | '
+            f'{_ci(p.diff)} | {p.wins} / {p.ties} / {p.losses} | {_p(st.p[arm])} | '
+            f'{_p(st.p_holm[arm])} | {_fmt(st.mde[arm])} | '
+            f'{primary_verdict(arm, spec.baseline, st)} |')
+    return lines
+
+
+def exploratory_section(spec: ExperimentSpec, stats: dict) -> list:
+    lines = ['', '## Exploratory metrics (unadjusted)', '',
+             'Not corrected for multiplicity: read these as leads, not findings.', '']
+    rows, saturated = [], []
+    for st in stats.values():
+        if st.primary:
+            continue
+        if st.saturated is not None:
+            saturated.append(f'- {st.name} is saturated at {st.saturated:g} in every run: not '
+                             'compared, not plotted.')
+            continue
+        for arm, s in st.summaries.items():
+            if arm == spec.baseline:
+                rows.append(f'| {st.name} | {arm} (baseline) | {_fmt(s.mean)} | {_ci(s)} | | | '
+                            '| | |')
+                continue
+            p = st.paired[arm]
+            rows.append(f'| {st.name} ({st.direction} is better) | {arm} | {_fmt(s.mean)} | '
+                        f'{_ci(s)} | {_fmt(p.diff.mean)} | {_ci(p.diff)} | {_p(st.p[arm])} | '
+                        f'{_fmt(st.mde[arm])} | '
+                        f'{verdict(arm, spec.baseline, st.direction, p)} |')
+    if rows:
+        lines += ['| metric | arm | mean | 95% CI | difference | 95% CI of difference | p | '
+                  'MDE | in words |', '|---|---|---|---|---|---|---|---|---|', *rows]
+    return lines + ([''] + saturated if saturated else [])
+
+
+def mechanism_section(spec: ExperimentSpec, results: list) -> list:
+    """Per arm, the mean and interval of every mechanism check its runs wrote."""
+    names = sorted({k for r in results for k in r['metrics'] if k.startswith(MECHANISM_PREFIX)})
+    rows = []
+    for name in names:
+        for arm in (a.name for a in spec.arms):
+            vals = list(by_seed(results, arm, name).values())
+            if vals:
+                s = summarise(vals)
+                rows.append(f'| {name} | {arm} | {s.n} | {_fmt(s.mean)} | {_ci(s)} |')
+    if not rows:
+        return []
+    return ['', '## Mechanism checks', '',
+            'Computed at the end of each run on the val set (tools/mechanism_check.py): '
+            'whether each method does what its paper says it does.', '',
+            '| check | arm | runs | mean | 95% CI (t) |', '|---|---|---|---|---|', *rows]
+
+
+def kept_section(path: str, title: str) -> list:
+    """The lines of section ``## title`` of an earlier report (empty if none):
+    what a report regenerated from ``runs.csv`` cannot recompute."""
+    if not osp.isfile(path):
+        return []
+    lines, keep = [], False
+    with open(path) as f:
+        for line in f.read().splitlines():
+            if line.startswith('## '):
+                keep = line == f'## {title}'
+            if keep:
+                lines.append(line)
+    while lines and not lines[-1]:
+        lines.pop()
+    return ([''] + lines) if lines else []
+
+
 def write_report(out_dir: str, spec: ExperimentSpec, results: list,
-                 environment: dict, plots: list) -> str:
-    """Write ``report.md`` into ``out_dir``; returns its path."""
+                 environment: dict, plots: list, kept: Optional[list] = None) -> str:
+    """Write ``report.md`` into ``out_dir``; returns its path. ``kept``:
+    lines of an earlier report to carry over (its training-scalars table,
+    when the runs that logged them are gone)."""
     stats = analyse(spec, results)
     seeds = sorted({r['seed'] for r in results})
-    lines = [f'# Experiment `{spec.name}` (synthetic data)', '']
+    arms_run = {r['arm'] for r in results}
+    partial = sum(1 for a in spec.arms for s in spec.seeds
+                  if any(r['arm'] == a.name and r['seed'] == s for r in results))
+    total = len(spec.arms) * len(spec.seeds)
+    lines = [f'# Experiment `{spec.name}` (synthetic data)', '',
+             convergence(spec, results).line(spec.baseline, spec.primary), '']
+    if partial < total:
+        lines += [f'**Partial: {partial} of {total} runs.**', '']
     if spec.description:
         lines += [spec.description, '']
     lines += [
         f'- spec: `{spec.path}`',
-        f'- arms: {", ".join(_arm_text(a) for a in spec.arms)}; baseline `{spec.baseline}`',
+        f'- arms: {", ".join(_arm_text(a) for a in spec.arms if a.name in arms_run)}; '
+        f'baseline `{spec.baseline}`',
         *([f'- every arm starts from its seed\'s pretrain run: {_arm_text(spec.pretrain)}']
           if spec.pretrain else []),
         f'- seeds: {seeds} ({len(seeds)} paired)',
@@ -120,39 +181,29 @@ def write_report(out_dir: str, spec: ExperimentSpec, results: list,
         *(f'- {k}: {v}' for k, v in environment.items()),
         '',
         'All figures are measured on rendered (synthetic) data, not on COCO or MPII. '
-        'Mean +- 95% CI is Student t over seeds; the paired difference is '
-        '`arm - baseline` per seed, and wins count the seeds where the arm was '
-        'better by the metric\'s direction.',
+        'The paired difference is `arm - baseline` per seed; wins count the seeds where '
+        'the arm was better by the metric\'s direction.',
         '']
+    collapsed = collapsed_arms(spec, results)
+    if collapsed:
+        primary = stats[spec.primary].summaries
+        lines += ['Arms annotated in the figures, not scaled to: ' + ', '.join(
+            f'`{a}` {kind} ({spec.primary} mean {primary[a].mean:.3g})'
+            for a, kind in collapsed.items()) + '.', '']
     if len(seeds) < 2:
         lines += ['**One seed only: no confidence interval can be given.**', '']
-    lines += ['## Per arm', '',
-              '| metric | arm | n | mean | SD (between seeds) | 95% CI |',
-              '|---|---|---|---|---|---|']
-    for metric, st in stats.items():
-        for arm, s in st['summaries'].items():
-            lines.append(f'| {metric} | {arm} | {s.n} | {_fmt(s.mean)} | {_fmt(s.sd)} | '
-                         f'{_ci(s)} |')
-    if len(spec.arms) > 1:
-        lines += ['', f'## Paired difference to `{spec.baseline}`', '',
-                  '| metric | arm | mean difference | SD of differences | 95% CI | '
-                  'wins / ties / losses | in words |', '|---|---|---|---|---|---|---|']
-        for metric, st in stats.items():
-            for arm, p in st['paired'].items():
-                lines.append(
-                    f'| {metric} ({spec.metrics[metric]} is better) | {arm} | '
-                    f'{_fmt(p.diff.mean)} | {_fmt(p.diff.sd)} | {_ci(p.diff)} | '
-                    f'{p.wins} / {p.ties} / {p.losses} | '
-                    f'{verdict(arm, spec.baseline, spec.metrics[metric], p)} |')
+    lines += primary_section(spec, stats[spec.primary])
+    lines += exploratory_section(spec, stats)
+    lines += mechanism_section(spec, results)
     lines += ['', '## Per seed', '',
               '| arm | seed | ' + ' | '.join(spec.metrics) + ' | wall (s) | iters |',
               '|---|---|' + '---|' * (len(spec.metrics) + 2)]
-    for r in sorted(results, key=lambda r: ([a.name for a in spec.arms].index(r['arm']),
-                                            r['seed'])):
+    order = [a.name for a in spec.arms]
+    for r in sorted(results, key=lambda r: (order.index(r['arm']), r['seed'])):
         vals = ' | '.join(_fmt(r['metrics'].get(m)) for m in spec.metrics)
         lines.append(f'| {r["arm"]} | {r["seed"]} | {vals} | {r["wall_s"]:.0f} | '
                      f'{r["iters"]} |')
-    lines += curve_table(spec, results)
+    lines += curve_table(spec, results) or (kept or [])
     if plots:
         lines += ['', '## Plots', '']
         lines += [f'![{osp.splitext(p)[0]}]({p})' for p in plots]
@@ -183,95 +234,3 @@ def curve_table(spec: ExperimentSpec, results: list) -> list:
             'Logged values (as the logger smooths them) over each run; mean over seeds.', '',
             '| key | arm | runs | run average | last value | last value, range over seeds |',
             '|---|---|---|---|---|---|', *rows]
-
-
-def _mean_ci(ax, x: float, s: Summary) -> None:
-    """A black diamond at the mean with the 95% CI as error bar."""
-    if s.n:
-        err = None if s.ci_low is None else [[s.mean - s.ci_low], [s.ci_high - s.mean]]
-        ax.errorbar([x], [s.mean], yerr=err, fmt='D', color='black', capsize=4, markersize=5)
-
-
-def _save(fig, out_dir: str, name: str, title: str) -> str:
-    import matplotlib.pyplot as plt
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(osp.join(out_dir, name), dpi=110)
-    plt.close(fig)
-    return name
-
-
-def plot_all(out_dir: str, spec: ExperimentSpec, results: list) -> list:
-    """Write the PNG plots; returns their file names (relative to
-    ``out_dir``). Training curves come from each result's ``curves``
-    (``{key: [(iter, value)]}``), when it has them."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    stats = analyse(spec, results)
-    arms = [a.name for a in spec.arms]
-    colours = {a: plt.get_cmap('tab10')(i % 10) for i, a in enumerate(arms)}
-    written = []
-    metrics = list(spec.metrics)
-
-    fig, axes = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics) + 0.5, 3.6),
-                             squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
-        for i, arm in enumerate(arms):
-            vals = by_seed(results, arm, metric)
-            xs = [i - 0.15 + 0.3 * j / max(len(vals) - 1, 1) for j in range(len(vals))]
-            ax.scatter(xs, list(vals.values()), s=18, color=colours[arm], alpha=0.7)
-            _mean_ci(ax, i + 0.3, stats[metric]['summaries'][arm])
-        ax.set_xticks(range(len(arms)), arms, rotation=20)
-        ax.set_title(metric, fontsize=10)
-        ax.grid(axis='y', alpha=0.3)
-    written.append(_save(fig, out_dir, 'metrics.png',
-                         f'{spec.name}: per seed (dots), mean and 95% CI (black), '
-                         'synthetic data'))
-
-    others = [a for a in arms if a != spec.baseline]
-    if others:
-        fig, axes = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics) + 0.5, 3.6),
-                                 squeeze=False)
-        for ax, metric in zip(axes[0], metrics):
-            for i, arm in enumerate(others):
-                p = stats[metric]['paired'][arm]
-                seeds = sorted(p.per_seed)
-                ax.scatter([i] * len(seeds), [p.per_seed[s] for s in seeds], s=18,
-                           color=colours[arm], alpha=0.7)
-                for s in seeds:
-                    ax.annotate(str(s), (i, p.per_seed[s]), xytext=(4, 0),
-                                textcoords='offset points', fontsize=7)
-                _mean_ci(ax, i + 0.3, p.diff)
-            ax.axhline(0.0, color='grey', lw=1, ls='--')
-            ax.set_xticks(range(len(others)), [f'{a}\n- {spec.baseline}' for a in others],
-                          fontsize=8)
-            ax.set_xlim(-0.6, len(others) - 0.2)
-            ax.set_title(f'{metric} ({spec.metrics[metric]} better)', fontsize=9)
-            ax.grid(axis='y', alpha=0.3)
-        written.append(_save(fig, out_dir, 'paired_difference.png',
-                             f'{spec.name}: paired difference per seed (labels), mean and '
-                             '95% CI, synthetic data'))
-
-    runs = sorted(results, key=lambda r: (arms.index(r['arm']), r['seed']))
-    keys = [k for k in spec.curves if any(k in r.get('curves', {}) for r in runs)]
-    if keys:
-        fig, axes = plt.subplots(1, len(keys), figsize=(4.5 * len(keys), 3.4), squeeze=False)
-        for ax, key in zip(axes[0], keys):
-            seen = set()
-            for r in runs:
-                arm, c = r['arm'], r.get('curves', {})
-                if key not in c:
-                    continue
-                its, vals = zip(*c[key])
-                ax.plot(its, vals, color=colours.get(arm, 'grey'), alpha=0.6, lw=1,
-                        label=None if arm in seen else arm)
-                seen.add(arm)
-            ax.set_title(key, fontsize=10)
-            ax.set_xlabel('iteration')
-            ax.grid(alpha=0.3)
-            ax.legend(fontsize=8)
-        written.append(_save(fig, out_dir, 'curves.png',
-                             f'{spec.name}: training curves, one line per seed, synthetic data'))
-    return written

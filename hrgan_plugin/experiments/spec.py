@@ -6,12 +6,21 @@ A spec (kept under ``configs/experiments/``) sets::
     baseline = 'NAME'               # the arm every other arm is paired with
     seeds = [0, 1, 2, 3, 4]
     metrics = {'coco/AP': 'higher', 'occlusion/implausible_rate': 'lower'}
+    primary = 'coco/AP'             # the one metric the verdict is about (Holm-adjusted)
+    val_points = 10                 # validation points per run (learning curves)
+    bounds = {'PCK': (0, 100)}      # range of a bounded metric; [0, 1] is detected
     schedule = {'train_cfg.max_epochs': 3, ...}   # every run's schedule
     cfg_options = {...}             # other settings shared by every run
     curves = ['loss_kpt', 'k_t']    # logged scalars plotted over training
     data = dict(root='data/x', preset='occlusion', num_train=1000, num_val=150)
     pretrain = dict(config='configs/...py', cfg_options=dict(...))
 
+``primary`` must be one of ``metrics``; every other metric is exploratory.
+``val_points`` is optional: when given, every run validates that many times
+(``train_cfg.val_interval`` of about ``max_epochs / val_points``, and the
+last epoch) and logs each point at its training iteration. ``bounds`` is
+optional: a metric whose every value lies in [0, 1] is taken as a rate in
+[0, 1] without it.
 ``pretrain`` is optional: a run trained once per seed before the arms
 (options: ``schedule``, ``cfg_options``, its own ``cfg_options``, the seed),
 whose last checkpoint every arm of that seed starts from (``load_from``), so
@@ -60,6 +69,13 @@ class ExperimentSpec:
     curves: list
     data: Optional[dict]
     pretrain: Optional[Arm] = None
+    primary: Optional[str] = None
+    val_points: Optional[int] = None
+    bounds: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.primary is None:
+            self.primary = next(iter(self.metrics))
 
     def run_options(self, arm: Arm, seed: int, extra: Optional[dict] = None) -> dict:
         """The merged ``--cfg-options`` of one run (later keys win)."""
@@ -121,6 +137,18 @@ def load_spec(path: str, repo_root: str = '.') -> ExperimentSpec:
     bad = {k: v for k, v in metrics.items() if v not in DIRECTIONS}
     if not metrics or bad:
         raise SpecError(f"{path}: metrics must map names to 'higher' or 'lower', got {bad}")
+    primary = need('primary', str)
+    if primary not in metrics:
+        raise SpecError(f'{path}: primary {primary!r} is not one of the metrics '
+                        f'{list(metrics)}')
+    val_points = _plain(cfg.get('val_points'))
+    if val_points is not None and (not isinstance(val_points, int) or val_points < 2):
+        raise SpecError(f'{path}: val_points must be an integer >= 2, got {val_points!r}')
+    bounds = dict(_plain(cfg.get('bounds', {})))
+    for name, bound in bounds.items():
+        if (not isinstance(bound, (list, tuple)) or len(bound) != 2
+                or not bound[0] < bound[1]):
+            raise SpecError(f'{path}: bounds[{name!r}] must be (low, high), got {bound!r}')
     data = _plain(cfg.get('data'))
     if data is not None and (not isinstance(data, dict) or 'root' not in data):
         raise SpecError(f"{path}: data must be a dict with 'root' (and preset, num_train, "
@@ -130,7 +158,9 @@ def load_spec(path: str, repo_root: str = '.') -> ExperimentSpec:
         arms=arms, baseline=baseline, seeds=list(seeds), metrics=metrics,
         schedule=dict(_plain(cfg.get('schedule', {}))),
         cfg_options=dict(_plain(cfg.get('cfg_options', {}))),
-        curves=list(_plain(cfg.get('curves', []))), data=data, pretrain=pretrain)
+        curves=list(_plain(cfg.get('curves', []))), data=data, pretrain=pretrain,
+        primary=primary, val_points=val_points,
+        bounds={k: tuple(map(float, v)) for k, v in bounds.items()})
 
 
 def _docstring(path: str) -> str:

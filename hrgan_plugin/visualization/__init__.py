@@ -1,3 +1,5 @@
-from .training_plots import plot_curves, plot_distributions, plot_learned_distributions
+from .learned_distributions import distributions_used, plot_learned_distributions
+from .training_plots import plot_curves, plot_distributions
 
-__all__ = ['plot_curves', 'plot_distributions', 'plot_learned_distributions']
+__all__ = ['distributions_used', 'plot_curves', 'plot_distributions',
+           'plot_learned_distributions']

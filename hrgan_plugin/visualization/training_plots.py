@@ -63,30 +63,3 @@ def plot_distributions(jsonl: str, out_png: str, grid: Sequence[int]) -> bool:
     fig.tight_layout()
     fig.savefig(out_png)
     return True
-
-
-def plot_learned_distributions(per_arm: dict[str, dict[str, np.ndarray]], grid: Sequence[int],
-                               path: str) -> None:
-    """The augmentation distributions of several arms side by side (Peng et
-    al., Fig. 5): a row per arm; scale and rotation bars, occlusion as a
-    ``grid`` heat map. ``per_arm[arm][name]`` holds the probabilities."""
-    arms = list(per_arm)
-    fig = _figure(10, 2.4 * len(arms))
-    gw, gh = grid
-    for row, arm in enumerate(arms):
-        dists = per_arm[arm]
-        for col, key in enumerate(DISTRIBUTIONS):
-            ax = fig.add_subplot(len(arms), 3, 3 * row + col + 1)
-            p = np.asarray(dists[key])
-            if key == 'occlusion':
-                im = ax.imshow(p.reshape(gh, gw), cmap='viridis', vmin=0)
-                fig.colorbar(im, ax=ax)
-                ax.set_xticks([])
-                ax.set_yticks([])
-            else:
-                ax.bar(range(len(p)), p, color='tab:blue')
-                ax.axhline(1 / len(p), color='grey', linewidth=0.8, linestyle='--')
-                ax.set_xticks(range(len(p)))
-            ax.set_title(f'{arm}: {key}', fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path)

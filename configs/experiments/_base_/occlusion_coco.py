@@ -18,3 +18,6 @@ cfg_options = {
     'train_dataloader.persistent_workers': False,
     'val_dataloader.persistent_workers': False,
 }
+
+primary = 'coco/AP'  # the verdict's metric (Holm-adjusted); the others are exploratory
+val_points = 10  # validation points per run: the learning curves

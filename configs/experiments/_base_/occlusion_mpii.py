@@ -12,6 +12,9 @@ metrics = {
     'occlusion/implausible_rate': 'lower',
     'occlusion/implausible_bone_rate': 'lower',
 }
+primary = 'PCK'  # the verdict's metric (Holm-adjusted); the others are exploratory
+bounds = {'PCK': (0, 100)}  # MpiiPCKAccuracy reports percent
+val_points = 10  # validation points per run: the learning curves
 
 _headboxes = 'data/synthetic-occlusion/annotations/mpii_gt_val.mat'
 _evaluator = [

@@ -1,0 +1,186 @@
+"""The evidence instrument's statistics, convergence verdict, report and
+figures on hand-made runs.csv / curves.csv (hand-computed values)."""
+import csv
+import math
+
+import pytest
+
+from hrgan_plugin.experiments.analysis import analyse, collapsed_arms, convergence
+from hrgan_plugin.experiments.figures import FIGURES, layout_problems, plot_all
+from hrgan_plugin.experiments.report import write_report
+from hrgan_plugin.experiments.results import read_curves_csv, read_runs_csv
+from hrgan_plugin.experiments.spec import Arm, ExperimentSpec
+from hrgan_plugin.experiments.statistics import (
+    bootstrap_interval,
+    holm,
+    minimum_detectable_effect,
+    paired_t_pvalue,
+)
+
+DIFFS = [0.01, 0.01, -0.01, 0.02, 0.02]  # mean 0.01, sd 0.0122474
+
+
+def test_paired_t_pvalue_by_hand():
+    # t = 0.01 / (0.0122474 / sqrt 5) = 1.825742 on 4 df; the t(4) CDF in closed
+    # form, F(t) = 1/2 + 3/8 u (1 - t^2 / (12 (1 + t^2/4))), u = t / sqrt(1 + t^2/4),
+    # gives F = 0.929036, p = 2 (1 - F) = 0.141927
+    assert paired_t_pvalue(DIFFS) == pytest.approx(0.141927, abs=1e-6)
+    assert paired_t_pvalue([-d for d in DIFFS]) == pytest.approx(0.141927, abs=1e-6)
+    assert paired_t_pvalue([0.02, 0.02]) == 0.0 and paired_t_pvalue([0.0, 0.0]) == 1.0
+    assert math.isnan(paired_t_pvalue([0.1]))
+
+
+def test_holm_step_down_by_hand():
+    # sorted 0.01, 0.03, 0.04 over m = 3: 3 * 0.01 = 0.03; 2 * 0.03 = 0.06;
+    # 1 * 0.04 = 0.04 -> raised to the running maximum 0.06
+    adjusted = holm({'a': 0.01, 'b': 0.04, 'c': 0.03, 'd': math.nan})
+    assert adjusted['a'] == pytest.approx(0.03)
+    assert adjusted['c'] == pytest.approx(0.06) and adjusted['b'] == pytest.approx(0.06)
+    assert math.isnan(adjusted['d'])
+    assert holm({'a': 0.4, 'b': 0.5}) == pytest.approx({'a': 0.8, 'b': 0.8})
+    assert holm({'a': 0.6, 'b': 0.7})['a'] == 1.0
+
+
+def test_bootstrap_interval_is_exact_and_stays_in_range():
+    # [0.9, 1, 1]: k draws of 0.9 ~ Binomial(3, 1/3): means 0.9 (1/27), 0.9333
+    # (6/27), 0.9667 (12/27), 1.0 (8/27): the 2.5% point is 0.9 (1/27 = 0.037),
+    # the 97.5% point 1.0. Student t would give 0.9667 +- 0.1434, past 1.
+    assert bootstrap_interval([0.9, 1.0, 1.0]) == pytest.approx((0.9, 1.0))
+    # [0.2, 0.4]: means 0.2 (1/4), 0.3 (1/2), 0.4 (1/4); a 50% interval: (0.2, 0.3)
+    assert bootstrap_interval([0.2, 0.4], level=0.5) == pytest.approx((0.2, 0.3))
+    many = [0.97, 0.99, 1.0, 1.0, 0.98, 1.0, 0.99, 1.0, 1.0, 0.96, 1.0, 0.99]
+    low, high = bootstrap_interval(many)  # 12 values: seeded resampling
+    assert 0.96 <= low < sum(many) / len(many) < high <= 1.0
+    assert bootstrap_interval(many) == (low, high)
+    with pytest.raises(ValueError, match='two or more values'):
+        bootstrap_interval([0.5])
+
+
+def test_minimum_detectable_effect_by_hand():
+    # (t_0.975,4 + t_0.8,4) sd / sqrt(5) = (2.776445 + 0.940965) / 2.236068 = 1.662477
+    assert minimum_detectable_effect(1.0, 5) == pytest.approx(1.662477, abs=1e-5)
+    assert minimum_detectable_effect(0.01, 5) == pytest.approx(0.01662477, abs=1e-7)
+    assert math.isnan(minimum_detectable_effect(1.0, 1))
+
+
+# ---------------------------------------------------------------- hand-made experiment
+ARMS = ('base', 'gan', 'gan_strong_long_name', 'collapsed')
+FINAL = {'base': [0.50, 0.52, 0.54, 0.56, 0.58], 'gan': [0.51, 0.53, 0.53, 0.58, 0.60],
+         'gan_strong_long_name': [0.45, 0.47, 0.50, 0.49, 0.50],
+         'collapsed': [0.01, 0.02, 0.0, 0.01, 0.03]}
+
+
+def _spec(**kw) -> ExperimentSpec:
+    return ExperimentSpec(
+        path='spec.py', name='toy', description='A toy comparison.',
+        arms=[Arm(a, f'{a}.py') for a in ARMS], baseline='base', seeds=[0, 1, 2, 3, 4],
+        metrics={'AP': 'higher', 'PCK': 'higher', 'implausible_rate': 'lower',
+                 'saturated_rate': 'lower'},
+        schedule={}, cfg_options={}, curves=[], data=None, primary='AP', val_points=4,
+        bounds={'PCK': (0.0, 100.0)}, **kw)
+
+
+def _write_experiment(folder, curves: dict) -> list:
+    """runs.csv and curves.csv of ARMS x 5 seeds; ``curves`` gives the
+    baseline's AP at iterations 100..400 per seed offset."""
+    runs = [['arm', 'seed', 'AP', 'PCK', 'implausible_rate', 'saturated_rate', 'wall_s',
+             'iters']]
+    points = [['arm', 'seed', 'iteration', 'metric', 'value']]
+    for arm in ARMS:
+        for seed, ap in enumerate(FINAL[arm]):
+            runs.append([arm, seed, ap, 100 * ap + 20, 0.9 + 0.02 * seed, 1.0, 60.0, 400])
+            for i, it in enumerate((100, 200, 300, 400)):
+                value = curves[i] + 0.02 * seed if arm == 'base' else ap * (i + 1) / 4
+                points.append([arm, seed, it, 'AP', value])
+    for name, rows in (('runs.csv', runs), ('curves.csv', points)):
+        with open(folder / name, 'w', newline='') as f:
+            csv.writer(f).writerows(rows)
+    results = read_runs_csv(str(folder / 'runs.csv'))
+    read_curves_csv(str(folder / 'curves.csv'), results)
+    return results
+
+
+def test_convergence_verdict_by_hand(tmp_path):
+    # still learning: seed means 0.34 at iteration 300 and 0.44 at 400: +0.1, +29.4%
+    results = _write_experiment(tmp_path, (0.10, 0.20, 0.30, 0.40))
+    c = convergence(_spec(), results)
+    assert (c.start_iter, c.end_iter) == (300, 400)
+    assert (c.start, c.end, c.gain) == pytest.approx((0.34, 0.44, 0.10))
+    assert not c.converged and c.line('base', 'AP').startswith(
+        '**NOT CONVERGED: still improving by +0.1 (+29.4%) over the last quarter**')
+    # flat: 0.640 -> 0.645, +0.005 (+0.8%), below the final values' SD 0.0316
+    c = convergence(_spec(), _write_experiment(tmp_path, (0.50, 0.60, 0.60, 0.605)))
+    assert c.gain == pytest.approx(0.005) and c.sd == pytest.approx(0.0316228, abs=1e-6)
+    assert c.converged and c.line('base', 'AP').startswith('**Converged**: the baseline '
+                                                           'gained +0.005 (+0.8%)')
+    no_curves = read_runs_csv(str(tmp_path / 'runs.csv'))
+    assert convergence(_spec(), no_curves).line('base', 'AP').startswith(
+        '**Convergence unknown: curves not recorded**')
+
+
+def test_analysis_holm_bounds_saturation_and_collapse(tmp_path):
+    results = _write_experiment(tmp_path, (0.1, 0.2, 0.3, 0.4))
+    stats = analyse(_spec(), results)
+    ap = stats['AP']
+    assert ap.primary and ap.bound == (0.0, 1.0) and ap.interval == 'bootstrap'
+    # gan - base = DIFFS: p 0.141927; Holm over the 3 arms: the largest p is
+    # never lowered, the smallest is multiplied by 3
+    assert ap.p['gan'] == pytest.approx(0.141927, abs=1e-6)
+    ranked = sorted(ap.p.values())
+    assert ap.p_holm[min(ap.p, key=ap.p.get)] == pytest.approx(min(1, 3 * ranked[0]))
+    assert ap.p_holm['gan'] >= ap.p['gan']
+    assert ap.mde['gan'] == pytest.approx(1.662477 * 0.0122474, abs=1e-6)
+    assert stats['PCK'].bound == (0.0, 100.0) and not stats['PCK'].primary
+    assert stats['PCK'].p_holm == {}  # exploratory: unadjusted
+    assert stats['saturated_rate'].saturated == 1.0 and stats['AP'].saturated is None
+    lo = stats['AP'].summaries['base']
+    assert 0.50 <= lo.ci_low < lo.ci_high <= 0.58  # bootstrap: within the seeds' range
+    assert collapsed_arms(_spec(), results) == {'collapsed': 'collapsed'}
+
+
+def test_report_opens_with_the_verdict_and_adjusts_the_primary(tmp_path):
+    results = _write_experiment(tmp_path, (0.1, 0.2, 0.3, 0.4))
+    text = open(write_report(str(tmp_path), _spec(), results, {'machine': 'test'},
+                             ['metrics.png'])).read()
+    lines = text.splitlines()
+    assert lines[0] == '# Experiment `toy` (synthetic data)'
+    assert lines[2].startswith('**NOT CONVERGED: still improving by +0.1')
+    assert '## Primary metric: AP (higher is better)' in text
+    assert '| gan | 5 | 0.5500 |' in text and 'no difference resolved (Holm p = ' in text
+    assert 'collapsed worse than base (Holm p = ' in text
+    assert '## Exploratory metrics (unadjusted)' in text
+    assert 'saturated_rate is saturated at 1 in every run: not compared, not plotted.' in text
+    assert '`collapsed` collapsed (AP mean 0.014)' in text and '![metrics](metrics.png)' in text
+
+
+def test_every_figure_is_readable(tmp_path):
+    """Every figure drawn from the hand-made runs.csv and curves.csv has no
+    overlapping tick labels and no text past its edges; the collapsed arm
+    does not set the scale; the checker itself finds planted faults."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    results = _write_experiment(tmp_path, (0.1, 0.2, 0.3, 0.4))
+    spec = _spec()
+    for name, draw in FIGURES.items():
+        fig = draw(spec, results)
+        if name == 'curves.png':
+            assert fig is None  # the spec logs no training scalars
+            continue
+        assert layout_problems(fig) == [], name
+        if name == 'metrics.png':
+            assert len(fig.axes) == 3  # saturated_rate is not plotted
+            low, high = fig.axes[0].get_xlim()
+            assert low > 0.3 and high < 0.7  # AP's scale ignores `collapsed` (0.014)
+        plt.close(fig)
+    assert plot_all(str(tmp_path), spec, results) == [
+        'metrics.png', 'paired_difference.png', 'learning_curves.png']
+    assert (tmp_path / 'learning_curves.png').read_bytes()[:4] == b'\x89PNG'
+
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.set_xticks(range(4), ['a long label'] * 4)
+    ax.set_title('a title far too long for a two-inch figure to hold')
+    problems = layout_problems(fig)
+    plt.close(fig)
+    assert any('overlap' in p for p in problems)
+    assert any('extends past the figure' in p for p in problems)
