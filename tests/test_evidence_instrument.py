@@ -48,6 +48,13 @@ def test_bootstrap_interval_is_exact_and_stays_in_range():
     assert bootstrap_interval([0.9, 1.0, 1.0]) == pytest.approx((0.9, 1.0))
     # [0.2, 0.4]: means 0.2 (1/4), 0.3 (1/2), 0.4 (1/4); a 50% interval: (0.2, 0.3)
     assert bootstrap_interval([0.2, 0.4], level=0.5) == pytest.approx((0.2, 0.3))
+    # against brute force: all 5^5 ordered resamples, equally likely
+    import itertools
+    seeds = [0.50, 0.52, 0.54, 0.56, 0.58]
+    means = sorted(sum(c) / 5 for c in itertools.product(seeds, repeat=5))
+    brute = (means[math.ceil(0.025 * len(means)) - 1], means[math.ceil(0.975 * len(means)) - 1])
+    assert bootstrap_interval(seeds) == pytest.approx(brute)
+    assert brute == pytest.approx((0.516, 0.564))
     many = [0.97, 0.99, 1.0, 1.0, 0.98, 1.0, 0.99, 1.0, 1.0, 0.96, 1.0, 0.99]
     low, high = bootstrap_interval(many)  # 12 values: seeded resampling
     assert 0.96 <= low < sum(many) / len(many) < high <= 1.0

@@ -76,14 +76,17 @@ def test_report_from_hand_made_runs_csv(tmp_path):
     report = write_report(str(tmp_path), spec, results, {'machine': 'test'}, ['metrics.png'])
     text = open(report).read()
     assert 'synthetic' in text and '![metrics](metrics.png)' in text
-    # AP (primary, a rate): the exact bootstrap interval of the mean of BASE
-    assert '| base (baseline) | 5 | 0.5400 | [0.5120, 0.5680] |' in text
+    # AP (primary, a rate): the exact bootstrap interval of the mean of BASE (the
+    # 2.5% and 97.5% points of the 5^5 equally likely resample means)
+    assert '| base (baseline) | 5 | 0.5400 | [0.5160, 0.5640] |' in text
     # the paired t-test of the differences 0.01 0.01 -0.01 0.02 0.02: p = 0.142, and
     # with one arm Holm changes nothing
-    assert ('| new | 5 | 0.5500 | [0.5240, 0.5780] | 0.0100 | [-0.0052, 0.0252] | 4 / 0 / 1 | '
+    assert ('| new | 5 | 0.5500 | [0.5220, 0.5820] | 0.0100 | [-0.0052, 0.0252] | 4 / 0 / 1 | '
             '0.142 | 0.142 | 0.0204 | no difference resolved (Holm p = 0.142) |') in text
-    assert ('| implausible (lower is better) | new | 0.2200 | [0.2060, 0.2340] | -0.0800 | '
-            '[-0.1019, -0.0581] | 0.000') in text
+    # differences -0.10 .. -0.06: sd 0.0158114, t = 11.31 on 4 df, p 0.000348;
+    # MDE 1.662477 * 0.0158114 = 0.0263
+    assert ('| implausible (lower is better) | new | 0.2200 | [0.2080, 0.2320] | -0.0800 | '
+            '[-0.0996, -0.0604] | 0.000348 | 0.0263 |') in text
     assert 'the 95% CI excludes 0: new is lower than base (better) |' in text
 
 
@@ -348,3 +351,24 @@ def test_learned_distributions_average_over_seeds(tmp_path):
                     str(tmp_path / 'short.md'), '--spec',
                     osp.join(REPO, 'configs', 'experiments', 'adv_aug_vs_random.py'))
     assert proc.returncode == 2 and "asr's scale has 2 probabilities for 7 bins" in proc.stderr
+
+
+def test_published_report_regenerates_from_its_runs_csv(tmp_path):
+    """`--report-only` on a folder holding only a published runs.csv (no run
+    folders) rewrites the report with the same numbers, labelled as having
+    no learning curves, and keeps the machine the runs were measured on."""
+    import shutil
+    published = osp.join(REPO, 'docs', 'evidence', 'hrgan_vs_hrnet')
+    for name in ('runs.csv', 'report.md'):
+        shutil.copy(osp.join(published, name), tmp_path / name)
+    proc = run_tool('tools/experiment.py', osp.join(REPO, 'configs', 'experiments',
+                                                     'hrgan_vs_hrnet.py'),
+                    '--out', str(tmp_path), '--report-only')
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    text = (tmp_path / 'report.md').read_text()
+    assert text.splitlines()[2].startswith('**Convergence unknown: curves not recorded**')
+    rows = read_runs_csv(str(tmp_path / 'runs.csv'))
+    hrnet = [r['metrics']['coco/AP'] for r in rows if r['arm'] == 'hrnet']
+    assert len(hrnet) == 5 and f'| hrnet (baseline) | 5 | {sum(hrnet) / 5:.4f} |' in text
+    assert '- machine: CPU, 2 cores' in text and 'regenerated from runs.csv' in text
+    assert (tmp_path / 'metrics.png').read_bytes()[:4] == b'\x89PNG'

@@ -29,7 +29,6 @@ import sys
 import numpy as np
 from mmengine.config import Config
 
-from hrgan_plugin.models.augmentation.distributions import BoundedGaussianBins
 from hrgan_plugin.visualization import distributions_used, plot_learned_distributions
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -126,6 +125,9 @@ def markdown(summary: dict, n_seeds: dict, used: dict, centres: dict) -> str:
             + ' (2^e, above 1 zooms in); rotation ' + ' '.join(f'{c:.0f}' for c in
                                                                centres['rotation'])
             + ' degrees; occlusion cells row-major over the grid. Uniform is 1/k.', '']
+    missing = [w for w in STATES if not any(w in by_when for by_when in summary.values())]
+    if missing:
+        rows += ['Not recorded: ' + ', '.join(missing) + '.', '']
     for key in ('scale', 'rotation', 'occlusion'):
         rows += [f'## {key}', '', '| arm | seeds | when | probabilities |', '|---|---|---|---|']
         for arm, by_when in summary.items():
@@ -165,8 +167,8 @@ def main(argv=None) -> int:
         return 2
     settings = {a: s for a, s in settings.items() if s is not None and a in summary}
     first = next(iter(settings.values()))
-    centres = {name: BoundedGaussianBins(first[f'{name}_bins']['num'],
-                                         first[f'{name}_bins']['range'], 1.0).centres.numpy()
+    # BoundedGaussianBins' centres: evenly spaced over the range, ends included
+    centres = {name: np.linspace(*first[f'{name}_bins']['range'], first[f'{name}_bins']['num'])
                for name in ('scale', 'rotation')}
     centres['scale'] = 2.0 ** centres['scale']
     used = {a: distributions_used(s['split']) for a, s in settings.items()}

@@ -36,7 +36,7 @@ def _drawn_texts(fig) -> tuple[list, list]:
         texts.append(fig._suptitle)
     for legend in fig.legends:
         texts += legend.get_texts()
-    for ax in fig.axes:
+    for ax in (a for a in fig.axes if a.get_visible()):
         for axis in (ax.xaxis, ax.yaxis):
             lo, hi = sorted(axis.get_view_interval())
             labels = [label for loc, label in zip(axis.get_majorticklocs(),
@@ -68,7 +68,7 @@ def layout_problems(fig) -> list:
             for b, box_b in boxes[i + 1:]:
                 if box_a.overlaps(box_b):
                     problems.append(f'tick labels {a!r} and {b!r} overlap')
-    titles = [t for ax in fig.axes for t in (ax.title, ) if t.get_text()]
+    titles = [ax.title for ax in fig.axes if ax.get_visible() and ax.title.get_text()]
     for i, a in enumerate(titles):
         for b in titles[i + 1:]:
             if a.get_window_extent(renderer).overlaps(b.get_window_extent(renderer)):

@@ -59,9 +59,10 @@ def _arm_text(arm) -> str:
 
 def _interval_note(st: MetricStats) -> str:
     if st.bound:
-        return (f'per-arm intervals: exact percentile bootstrap over seeds (stays within '
-                f'[{st.bound[0]:g}, {st.bound[1]:g}])')
-    return 'per-arm intervals: Student t over seeds'
+        return (f'Per-arm intervals: exact percentile bootstrap over seeds (stays within '
+                f'[{st.bound[0]:g}, {st.bound[1]:g}]; with few seeds it is narrower than '
+                'Student t would be: read it as a range, the verdict is the t-test)')
+    return 'Per-arm intervals: Student t over seeds'
 
 
 def primary_section(spec: ExperimentSpec, st: MetricStats) -> list:

@@ -43,11 +43,12 @@ def plot_learned_distributions(per_arm: dict, used: dict, centres: dict,
     rows = fig.subfigures(len(arms), 1, squeeze=False)[:, 0]
     gw, gh = grid
     for sub, arm in zip(rows, arms):
-        names = [n for n in ('scale', 'rotation', 'occlusion') if n in used[arm]]
-        ratios = [3.0 if n != 'occlusion' else width for n in names]
-        panels = sub.subfigures(1, len(names), width_ratios=ratios, squeeze=False)[0]
+        # a fixed slot per distribution, so the rows line up; unused ones stay empty
+        slots = sub.subfigures(1, 3, width_ratios=[3.0, 3.0, width], squeeze=False)[0]
         sub.suptitle(arm, fontsize=9, fontweight='bold')
-        for panel, name in zip(panels, names):
+        for panel, name in zip(slots, ('scale', 'rotation', 'occlusion')):
+            if name not in used[arm]:
+                continue
             by_state = {s: np.asarray(d[name]) for s, d in per_arm[arm].items()}
             if name == 'occlusion':
                 axes = panel.subplots(1, len(by_state), squeeze=False)[0]
