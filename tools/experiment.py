@@ -101,7 +101,7 @@ def _run(spec: ExperimentSpec, arm: Arm, seed: int, out: str, extra: dict,
     return Run(arm, seed, run_dir, cfg, hashlib.sha256(text.encode()).hexdigest()[:16])
 
 
-def execute(run: Run, env: dict, curve_keys: list) -> dict:
+def execute(run: Run, env: dict, curve_keys: list, mechanism_samples: int | None) -> dict:
     """Train one run from scratch in its own folder; returns its result."""
     clear(run)
     os.makedirs(run.dir)
@@ -117,7 +117,7 @@ def execute(run: Run, env: dict, curve_keys: list) -> dict:
         raise RunFailed(f'{run.label} failed (exit {proc.returncode}); see {log}')
     result = dict(arm=run.arm.name, seed=run.seed, key=run.key, wall_s=wall,
                   **summarise_run(read_scalars(run.dir), curve_keys))
-    result['metrics'].update(mechanism_checks(run, env))
+    result['metrics'].update(mechanism_checks(run, env, mechanism_samples))
     tmp = run.result_file + '.tmp'
     with open(tmp, 'w') as f:
         json.dump(result, f)
@@ -125,15 +125,21 @@ def execute(run: Run, env: dict, curve_keys: list) -> dict:
     return result
 
 
-def mechanism_checks(run: Run, env: dict) -> dict:
+def mechanism_checks(run: Run, env: dict, max_samples: int | None) -> dict:
     """``tools/mechanism_check.py`` on the run's last checkpoint: the checks
-    that apply to its model, as ``mech/...`` metrics."""
+    that apply to its model, as ``mech/...`` metrics (none, and no process
+    started, for a model without a discriminator or an augmentation hook)."""
+    hooks = [h.get('type') for h in run.cfg.get('custom_hooks', [])]
+    if 'discriminator' not in run.cfg.model and 'AdversarialAugmentationHook' not in hooks:
+        return {}
     with open(osp.join(run.dir, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
     out = osp.join(run.dir, 'mechanisms.json')
     with open(osp.join(run.dir, 'mechanism_check.log'), 'w') as log:
         proc = subprocess.run([sys.executable, MECHANISM_CHECK, osp.join(run.dir, 'config.py'),
-                               checkpoint, '--out', out], cwd=REPO, env=env, stdout=log,
+                               checkpoint, '--out', out, *(['--max-samples', str(max_samples)]
+                                                            if max_samples else [])],
+                              cwd=REPO, env=env, stdout=log,
                               stderr=subprocess.STDOUT)
     if proc.returncode:
         raise RunFailed(f'{run.label}: mechanism check failed (exit {proc.returncode}); see '
@@ -151,7 +157,8 @@ def train_all(spec: ExperimentSpec, pending: list, jobs: int, device: str) -> li
     done = 0
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {pool.submit(execute, run, run_env(device, jobs, i),
-                               spec.curves): run for i, run in enumerate(pending)}
+                               spec.curves, spec.mechanism_samples): run
+                   for i, run in enumerate(pending)}
         for future in as_completed(futures):
             run = futures[future]
             done += 1

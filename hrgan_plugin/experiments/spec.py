@@ -9,6 +9,7 @@ A spec (kept under ``configs/experiments/``) sets::
     primary = 'coco/AP'             # the one metric the verdict is about (Holm-adjusted)
     val_points = 10                 # validation points per run (learning curves)
     bounds = {'PCK': (0, 100)}      # range of a bounded metric; [0, 1] is detected
+    mechanism_samples = 64          # val persons the mechanism checks read (default all)
     schedule = {'train_cfg.max_epochs': 3, ...}   # every run's schedule
     cfg_options = {...}             # other settings shared by every run
     curves = ['loss_kpt', 'k_t']    # logged scalars plotted over training
@@ -72,6 +73,7 @@ class ExperimentSpec:
     primary: Optional[str] = None
     val_points: Optional[int] = None
     bounds: dict = field(default_factory=dict)
+    mechanism_samples: Optional[int] = None
 
     def __post_init__(self):
         if self.primary is None:
@@ -149,6 +151,11 @@ def load_spec(path: str, repo_root: str = '.') -> ExperimentSpec:
         if (not isinstance(bound, (list, tuple)) or len(bound) != 2
                 or not bound[0] < bound[1]):
             raise SpecError(f'{path}: bounds[{name!r}] must be (low, high), got {bound!r}')
+    mechanism_samples = _plain(cfg.get('mechanism_samples'))
+    if mechanism_samples is not None and (not isinstance(mechanism_samples, int)
+                                          or mechanism_samples < 1):
+        raise SpecError(f'{path}: mechanism_samples must be a positive integer, got '
+                        f'{mechanism_samples!r}')
     data = _plain(cfg.get('data'))
     if data is not None and (not isinstance(data, dict) or 'root' not in data):
         raise SpecError(f"{path}: data must be a dict with 'root' (and preset, num_train, "
@@ -159,7 +166,7 @@ def load_spec(path: str, repo_root: str = '.') -> ExperimentSpec:
         schedule=dict(_plain(cfg.get('schedule', {}))),
         cfg_options=dict(_plain(cfg.get('cfg_options', {}))),
         curves=list(_plain(cfg.get('curves', []))), data=data, pretrain=pretrain,
-        primary=primary, val_points=val_points,
+        primary=primary, val_points=val_points, mechanism_samples=mechanism_samples,
         bounds={k: tuple(map(float, v)) for k, v in bounds.items()})
 
 

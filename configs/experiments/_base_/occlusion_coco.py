@@ -21,3 +21,4 @@ cfg_options = {
 
 primary = 'coco/AP'  # the verdict's metric (Holm-adjusted); the others are exploratory
 val_points = 10  # validation points per run: the learning curves
+mechanism_samples = 64  # val persons each run's mechanism checks read (tools/mechanism_check.py)

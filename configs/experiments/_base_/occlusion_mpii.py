@@ -34,3 +34,4 @@ cfg_options = {
     'train_dataloader.persistent_workers': False,
     'val_dataloader.persistent_workers': False,
 }
+mechanism_samples = 64  # val persons each run's mechanism checks read (tools/mechanism_check.py)
