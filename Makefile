@@ -45,7 +45,7 @@ $(STAMP): Makefile setup.cfg
 	$(PIP) install openmim==0.3.9
 	$(PIP) install $(STACK_SPEC) --no-deps
 	$(PIP) install json_tricks munkres scipy matplotlib pillow shapely terminaltables pycocotools \
-		addict rich termcolor yapf "opencv-python<5" tqdm six onnx onnxruntime pytest ruff \
+		addict rich termcolor yapf "opencv-python<5" tqdm six onnx onnxruntime pytest pytest-xdist ruff \
 		seaborn  # for mmpose tools/analysis_tools/analyze_logs.py
 	@echo "    restoring setuptools>=77,<81 (openmim's openxlab pins 60.x; torch needs >=77, mmengine pkg_resources)"
 	$(PIP) install "setuptools>=77,<81"
@@ -101,11 +101,17 @@ evidence: install
 			--out docs/evidence/adv_aug_vs_random; \
 	fi
 
+# Tests run in TEST_WORKERS processes (pytest-xdist), one intra-op thread each:
+# most of a test's time is a fresh process importing torch and mmpose, which
+# one core does alone.
+TEST_WORKERS ?= 2
+PYTEST := OMP_NUM_THREADS=1 $(PY) -m pytest tests -q -n $(TEST_WORKERS)
+
 test: install
-	$(PY) -m pytest tests -q -m "not slow" --durations=12
+	$(PYTEST) -m "not slow" --durations=12
 
 test-all: install
-	$(PY) -m pytest tests -q
+	$(PYTEST)
 
 lint: install
 	$(VENV)/bin/ruff check hrgan_plugin tools tests configs

@@ -119,15 +119,15 @@ def test_asr_aho_config_trains_and_logs_distributions(name, synthetic_root, tmp_
 
 
 def test_resume_restores_augmentation_net_and_stage(synthetic_root, tmp_path):
-    """3 epochs straight == 1 epoch, --resume to 2, --resume to 3, with 4
+    """3 epochs straight == 1 epoch, --resume to 2, --resume to 3, with 2
     iterations per epoch: epoch 1 is stage 1 (pose net alone), the agent
-    pre-trains (6 updates, pose net frozen) before epoch 2, then joint
-    training; so each stage is resumed into, and every epoch makes its 4
+    pre-trains (3 updates, pose net frozen) before epoch 2, then joint
+    training; so each stage is resumed into, and every epoch makes its 2
     pose updates."""
     config = osp.join(REPO, 'configs', 'quickstart', 'hrnet_asr-aho_synthetic-mpii_128x128.py')
     opts = [*synthetic_options(synthetic_root, 'mpii'), 'train_cfg.val_interval=10',
-            'train_dataloader.batch_size=6', 'train_dataloader.dataset.indices=24',
-            'custom_hooks.4.pose_pretrain_epochs=1', 'custom_hooks.4.agent_pretrain_iters=6',
+            'train_dataloader.batch_size=6', 'train_dataloader.dataset.indices=12',
+            'custom_hooks.4.pose_pretrain_epochs=1', 'custom_hooks.4.agent_pretrain_iters=3',
             'custom_hooks.4.log_interval=1']
     straight, split = str(tmp_path / 'straight'), str(tmp_path / 'split')
     for work_dir, epochs, resume in ((straight, 3, []), (split, 1, []), (split, 2, ['--resume']),
@@ -138,14 +138,14 @@ def test_resume_restores_augmentation_net_and_stage(synthetic_root, tmp_path):
     assert_same_training_state(osp.join(straight, 'epoch_3.pth'), osp.join(split, 'epoch_3.pth'))
     state = torch.load(osp.join(split, 'epoch_3.pth'),
                        map_location='cpu')['hook_states']['AdversarialAugmentationHook']
-    assert state['agent_pretrain_done'] == 6 and state['updates'] == 6 + 8
+    assert state['agent_pretrain_done'] == 3 and state['updates'] == 3 + 4
     with open(osp.join(split, 'adversarial_augmentation.jsonl')) as f:
         lines = [json.loads(line) for line in f]
     # one log, continued across the resumes: the agent's phase ran once, at
-    # pose iteration 4, then one joint update per pose iteration 5..12
-    assert [r['phase'] for r in lines] == ['pretrain'] * 6 + ['joint'] * 8
-    assert [r['iter'] for r in lines] == [4] * 6 + list(range(5, 13))
-    assert [r['update'] for r in lines] == list(range(1, 15))
+    # pose iteration 2, then one joint update per pose iteration 3..6
+    assert [r['phase'] for r in lines] == ['pretrain'] * 3 + ['joint'] * 4
+    assert [r['iter'] for r in lines] == [2] * 3 + list(range(3, 7))
+    assert [r['update'] for r in lines] == list(range(1, 8))
 
 
 def test_feature_maps_coarser_than_the_grid_are_one_line(synthetic_root, tmp_path):
