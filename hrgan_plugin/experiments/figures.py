@@ -201,8 +201,10 @@ def draw_learning_curves(spec: ExperimentSpec, results: list):
     bound = metric_bound(spec, results, metric)
     colours, collapsed = arm_colours(spec), collapsed_arms(spec, results)
     import matplotlib.pyplot as plt
-    fig, (ax, dax) = plt.subplots(1, 2, figsize=(2 * PANEL_WIDTH + 0.8, 3.4),
-                                  layout='constrained')
+    paired = len(curves) > 1  # a one-arm probe has no paired panel
+    fig, axes = plt.subplots(1, 1 + paired, figsize=((1 + paired) * PANEL_WIDTH + 0.8, 3.4),
+                             layout='constrained', squeeze=False)
+    ax, dax = axes[0, 0], axes[0, -1]
     spans, dspans = [], []
     base = curves[spec.baseline]
     for arm, per_seed in curves.items():
@@ -232,12 +234,13 @@ def draw_learning_curves(spec: ExperimentSpec, results: list):
                 dspans.append((np.nanmin(dlow), np.nanmax(dhigh)))
     if spans:
         ax.set_ylim(*_limits(spans))
-    dspans.append((0.0, 0.0))
-    dax.set_ylim(*_limits(dspans))
-    dax.axhline(0.0, color='grey', lw=1, ls='--')
     ax.set_title(f'{metric} (validation)', fontsize=9)
-    dax.set_title(f'arm - {spec.baseline}, paired', fontsize=9)
-    for a in (ax, dax):
+    if paired:
+        dspans.append((0.0, 0.0))
+        dax.set_ylim(*_limits(dspans))
+        dax.axhline(0.0, color='grey', lw=1, ls='--')
+        dax.set_title(f'arm - {spec.baseline}, paired', fontsize=9)
+    for a in axes[0]:
         a.set_xlabel('iteration', fontsize=8)
         a.tick_params(labelsize=7)
         a.xaxis.set_major_locator(_locator())
