@@ -15,10 +15,14 @@ the resident size when training starts, on GPU
 ``torch.cuda.max_memory_allocated``.
 
 Images come from the synthetic dataset (``make data``) in the format of the
-config's dataset (COCO or MPII), through the config's own pipeline::
+config's dataset (COCO or MPII), through the config's own pipeline.
+``mmpose::`` names one of mmpose's own configs::
 
     python tools/benchmark.py configs/hrnet_w32_coco_256x192.py \
         --vs configs/hrgan_w32_coco_256x192.py --iters 10 --batch 8
+    python tools/benchmark.py \
+        mmpose::body_2d_keypoint/topdown_heatmap/coco/td-hm_hrnet-w32_8xb64-210e_coco-256x192.py \
+        --vs configs/hrgan_w32_coco_256x192.py --vs-amp --device cuda --batch 64
 """
 from __future__ import annotations
 
@@ -34,6 +38,7 @@ from contextlib import contextmanager
 
 import torch
 from mmengine.config import Config
+from mmengine.hub import get_config
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 from mmengine.registry import OPTIM_WRAPPERS
 from mmengine.runner import Runner
@@ -107,8 +112,9 @@ class BenchmarkAmpOptimWrapper(AmpOptimWrapper):
 
 
 def bench_config(path: str, args: argparse.Namespace, work_dir: str, amp: bool) -> Config:
-    """The config with synthetic data, the requested batch and no logging."""
-    cfg = Config.fromfile(path)
+    """The config with synthetic data, the requested batch and no logging.
+    ``mmpose::PATH`` names a config packaged with mmpose."""
+    cfg = get_config(path) if '::' in path else Config.fromfile(path)
     ds_type = cfg.train_dataloader.dataset.type
     if ds_type not in SYNTHETIC:
         raise ValueError(f'{path}: benchmark supports {sorted(SYNTHETIC)} datasets, '

@@ -53,7 +53,7 @@ def check_data_paths(cfg: dict, loaders: tuple[str, ...]) -> None:
             if root and not osp.isdir(root):
                 raise DataConfigError(
                     f"data root '{root}' ({key}.data_root) does not exist; put the dataset "
-                    f"there (see README, 'Training on COCO / MPII') or pass --cfg-options "
+                    f"there (see the README, 'Data preparation') or pass --cfg-options "
                     f'{key}.data_root=/path/to/data')
             img_dir = (ds.get('data_prefix') or {}).get('img')
             if img_dir and not osp.isdir(_resolve(root, img_dir)):
