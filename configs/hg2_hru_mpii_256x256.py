@@ -1,5 +1,5 @@
 # Stacked hourglass, 2 stacks: Hourglass Residual Units, nearest upsampling.
-# Otherwise (seed 003 protocol) as hg8_res_mpii_256x256.py.
+# Otherwise (the HRU report's protocol) as hg8_res_mpii_256x256.py.
 _base_ = './hg8_res_mpii_256x256.py'
 
 model = dict(

@@ -1,6 +1,6 @@
 # HRNet-W32 top-down heatmap baseline on COCO, 256x192: mmpose's stock model
 # and data (ImageNet-pretrained backbone), trained with the generator recipe
-# it shares with HRGAN (hrgan_w32_coco_256x192.py; README 'HRGAN recipe'):
+# it shares with HRGAN (hrgan_w32_coco_256x192.py; docs/hrgan.md, 'Recipe and fidelity'):
 # 130 epochs (slides), RMSprop 2.5e-4 without warm-up or decay, 16 per GPU on
 # 4 GPUs, the official HRNet COCO augmentation (scale 0.65-1.35, rotation up
 # to 90 degrees with p 0.6, half body 0.3). The plugin's LoadImageOrSkip
@@ -26,7 +26,7 @@ val_pipeline = [
     dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(type='PackPoseInputs'),
 ]
-# Fast training recipe (README, 'Fast training'): cuDNN autotuning and loaders
+# Fast training recipe (docs/cost_and_speed.md): cuDNN autotuning and loaders
 # that keep a GPU fed; channels-last is ChannelsLastHook below, AMP the --amp
 # switch of tools/train.py. The train workers start afresh every epoch
 # (persistent_workers=False): EpochSeedHook's exact --resume needs it, and
@@ -44,11 +44,11 @@ param_scheduler = []  # the reference's steps at epochs 170 and 200 never fire i
 auto_scale_lr = dict(base_batch_size=64)
 
 # Checkpoints: atomic writes, never with non-finite weights, loadable by plain
-# torch.load (README, 'Reliability').
+# torch.load (docs/reliability.md).
 default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))
 custom_hooks = [
     dict(type='SyncBuffersHook'),
     dict(type='EpochSeedHook'),
     dict(type='TrainingCurveHook', keys=['loss_kpt', 'acc_pose']),
-    dict(type='ChannelsLastHook'),  # GPU only; see README 'Fast training'
+    dict(type='ChannelsLastHook'),  # GPU only; see docs/cost_and_speed.md
 ]

@@ -1,6 +1,6 @@
 # HRNet-W32 top-down heatmap baseline on MPII, 256x256: mmpose's stock model
 # and data, trained with the generator recipe it shares with HRGAN
-# (hrgan_w32_mpii_256x256.py; README 'HRGAN recipe'): 90 epochs (slides),
+# (hrgan_w32_mpii_256x256.py; docs/hrgan.md, 'Recipe and fidelity'): 90 epochs (slides),
 # RMSprop 2.5e-4 without warm-up or decay, batch 8 on one GPU, the official
 # HRNet augmentation (scale 0.75-1.25, rotation up to 60 degrees with p 0.6),
 # as the HRGAN reference code. The plugin's LoadImageOrSkip in training.
@@ -24,7 +24,7 @@ val_pipeline = [
     dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(type='PackPoseInputs'),
 ]
-# Fast training recipe (README, 'Fast training'): cuDNN autotuning and loaders
+# Fast training recipe (docs/cost_and_speed.md): cuDNN autotuning and loaders
 # that keep a GPU fed; channels-last is ChannelsLastHook below, AMP the --amp
 # switch of tools/train.py. The train workers start afresh every epoch
 # (persistent_workers=False): EpochSeedHook's exact --resume needs it, and
@@ -42,11 +42,11 @@ param_scheduler = []  # the reference's steps at epochs 170 and 200 never fire i
 auto_scale_lr = dict(base_batch_size=8)
 
 # Checkpoints: atomic writes, never with non-finite weights, loadable by plain
-# torch.load (README, 'Reliability').
+# torch.load (docs/reliability.md).
 default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))
 custom_hooks = [
     dict(type='SyncBuffersHook'),
     dict(type='EpochSeedHook'),
     dict(type='TrainingCurveHook', keys=['loss_kpt', 'acc_pose']),
-    dict(type='ChannelsLastHook'),  # GPU only; see README 'Fast training'
+    dict(type='ChannelsLastHook'),  # GPU only; see docs/cost_and_speed.md
 ]

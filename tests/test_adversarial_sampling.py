@@ -256,7 +256,8 @@ def test_context_warp_on_real_images_is_within_tolerance_of_a_cv2_recrop(testdat
     """Real COCO persons (the 256x192 pipeline), 4 random draws each over
     the whole scale range and +-60 degrees: the keypoints agree to float
     precision; the pixels, resampled twice (context, then crop) instead of
-    once, differ by 1.3 of 255 levels on average (README: fidelity table)."""
+    once, differ by 1.3 of 255 levels on average (docs/adversarial_augmentation.md,
+    fidelity table)."""
     from mmpose.registry import DATASETS
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'hrnet_w32_coco_256x192.py'))
     cfg.train_dataloader.dataset.update(data_root=osp.join(testdata, 'coco'),

@@ -1,4 +1,4 @@
-"""HRUHourglassNet: shapes, unit structure and placement, upsampling, the seed's
+"""HRUHourglassNet: shapes, unit structure and placement, upsampling, the HRU report's
 parameter counts."""
 import pytest
 import torch
@@ -109,7 +109,7 @@ def test_transposed_convolution_doubles_exactly(kernel):
     assert up(torch.rand(1, 4, 7, 5)).shape == (1, 4, 14, 10)
 
 
-# seed 003's saved model sizes / 8 (fp32 weights + RMSprop state), in millions
+# the HRU report's saved model sizes / 8 (fp32 weights + RMSprop state), in millions
 SEED_SIZES = {('hru', 1): 13.03, ('hru', 2): 24.46, ('hru', 8): 93.07,
               ('hru-deconv', 1): 15.39, ('hru-deconv', 2): 29.19, ('hru-deconv', 8): 111.99,
               ('res', 1): 3.605, ('res', 2): 6.764, ('res', 8): 25.72}
@@ -118,8 +118,8 @@ SEED_SIZES = {('hru', 1): 13.03, ('hru', 2): 24.46, ('hru', 8): 93.07,
 @pytest.mark.parametrize('num_stacks', [1, 2, 8])
 @pytest.mark.parametrize('name', ['res', 'hru', 'hru-deconv'])
 def test_shipped_configs_match_the_seed_model_sizes(name, num_stacks):
-    """The six HRU configs within 5% of the seed's sizes (the residual ones
-    within 6%: the seed's files also hold BatchNorm buffers and pickle
+    """The six HRU configs within 5% of the HRU report's sizes (the residual ones
+    within 6%: the HRU report's files also hold BatchNorm buffers and pickle
     overhead, 5.2% of the 1-stack model); exactly 4 transposed convolutions
     per hourglass in the hru-deconv ones."""
     cfg = Config.fromfile(f'{REPO}/configs/hg{num_stacks}_{name}_mpii_256x256.py')

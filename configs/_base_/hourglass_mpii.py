@@ -3,7 +3,7 @@
 # Newell et al.'s data recipe: RMSprop 2.5e-4, sigma-1 heatmaps, rotation +-30,
 # scale 0.75-1.25, intermediate supervision of every stack through CPMHead;
 # schedule and batch are mmpose's hourglass52 recipe (210 epochs, 64 per GPU).
-# The hg{1,2,8}_{res,hru,hru-deconv} configs put seed 003's 15-epoch protocol
+# The hg{1,2,8}_{res,hru,hru-deconv} configs put the HRU report's 15-epoch protocol
 # on top (hg8_res_mpii_256x256.py); the HRGAN and ASR/AHO hourglass configs
 # keep this schedule.
 _base_ = 'mmpose::body_2d_keypoint/topdown_heatmap/mpii/td-hm_hourglass52_8xb64-210e_mpii-256x256.py'  # noqa: E501
@@ -34,7 +34,7 @@ val_pipeline = [
     dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(type='PackPoseInputs'),
 ]
-# Fast training recipe (README, 'Fast training'): cuDNN autotuning and loaders
+# Fast training recipe (docs/cost_and_speed.md): cuDNN autotuning and loaders
 # that keep a GPU fed; channels-last is ChannelsLastHook below, AMP the --amp
 # switch of tools/train.py. The train workers start afresh every epoch
 # (persistent_workers=False): EpochSeedHook's exact --resume needs it, and
@@ -47,11 +47,11 @@ val_dataloader = dict(num_workers=4, persistent_workers=True, pin_memory=True,
 test_dataloader = val_dataloader
 
 # Checkpoints: atomic writes, never with non-finite weights, loadable by plain
-# torch.load (README, 'Reliability').
+# torch.load (docs/reliability.md).
 default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))
 custom_hooks = [
     dict(type='SyncBuffersHook'),
     dict(type='EpochSeedHook'),
     dict(type='TrainingCurveHook', keys=['loss_kpt', 'acc_pose']),
-    dict(type='ChannelsLastHook'),  # GPU only; see README 'Fast training'
+    dict(type='ChannelsLastHook'),  # GPU only; see docs/cost_and_speed.md
 ]

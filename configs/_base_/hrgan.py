@@ -24,7 +24,7 @@ hrgan_model = dict(
     k_init=0.0)
 
 # The cheaper discriminator of the `_small-d` configs: an hourglass autoencoder
-# (0.27M parameters against the reference's 28.5M; README 'Cost').
+# (0.27M parameters against the reference's 28.5M; docs/cost_and_speed.md).
 hrgan_small_discriminator = dict(type='PoseDiscriminator', feat_channels=32, depth=4)
 
 # `generator` is added by the leaf config (the base's own optim_wrapper).
@@ -42,10 +42,12 @@ hrgan_model_wrapper_cfg = dict(
 # M_global, the generator's adversarial loss and adv_grad_ratio, the
 # adversarial term's share of G's gradient, measured every 50 iterations) in
 # <work_dir>/equilibrium.png.
-# With lambda_k 1e-3, k_t moves by about 3e-6 per iteration (gamma*L_real -
-# L_fake is about 3e-3 at heatmap-MSE scale): about 0.3-0.8 over the ~1e5-2.5e5
-# iterations of the full schedules, so it acts, slowly; short schedules need a
-# larger lambda_k (the quickstart uses 1).
+# How far k_t moves (docs/hrgan.md, 'The losses and the controller'): on the
+# rendered benchmark gamma*L_real - L_fake averages about 2.6e-3 per iteration
+# (k_t reaches 0.384 in 148 iterations at lambda_k 1). If it kept that size,
+# lambda_k 1e-3 would move k_t by about 2.6e-6 per iteration, about 0.65 over
+# MPII's 2.5e5 iterations and 0.8 over COCO's 3.0e5: an extrapolation, not a
+# measurement. Short schedules need a larger lambda_k (the quickstart uses 1).
 # The divergence guard stops the run on a non-finite loss, or when D collapses
 # (L_real below 1e-8, i.e. a perfect reconstruction of real heatmaps) or
 # L_fake explodes (above 100; an untrained reference D starts near 3, a

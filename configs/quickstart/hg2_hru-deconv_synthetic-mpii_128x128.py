@@ -2,7 +2,7 @@
 # HRUs with transposed-convolution upsampling, 64 features, at 128x128 ->
 # 32x32, validated with MpiiPCKAccuracy against the generated head boxes.
 # configs/experiments/hourglass_units.py compares res/hru/hru-deconv on this
-# model with `model.backbone.unit`/`upsample` switched and seed 003's protocol
+# model with `model.backbone.unit`/`upsample` switched and the HRU report's protocol
 # (RMSprop 2.5e-4 constant, batch 8) in place of this faster CPU recipe.
 _base_ = '../hg2_hru-deconv_mpii_256x256.py'
 
@@ -65,5 +65,5 @@ custom_hooks = [
     dict(type='SyncBuffersHook'),
     dict(type='EpochSeedHook'),
     dict(type='TrainingCurveHook', keys=['loss_kpt', 'acc_pose'], interval=5),
-    dict(type='ChannelsLastHook'),  # GPU only; see README 'Fast training'
+    dict(type='ChannelsLastHook'),  # GPU only; see docs/cost_and_speed.md
 ]

@@ -32,5 +32,5 @@ quickstart_custom_hooks = [
     dict(type='SyncBuffersHook'),
     dict(type='EpochSeedHook'),
     dict(type='TrainingCurveHook', keys=['loss_kpt', 'acc_pose'], interval=5),
-    dict(type='ChannelsLastHook'),  # GPU only; see README 'Fast training'
+    dict(type='ChannelsLastHook'),  # GPU only; see docs/cost_and_speed.md
 ]

@@ -31,7 +31,7 @@ class BridgeAugmentationNet(DistributionHeads):
     With 5 inputs of 256 channels: 12 pre-activation bottleneck units and
     2,572,047 parameters (the reference's 2,577,934 has biases in its
     convolutions). For HRNet the inputs are one stage's branches (the
-    analogue of the bridge features; README 'ASR and AHO').
+    analogue of the bridge features; docs/adversarial_augmentation.md).
 
     Args:
         in_channels (Sequence[int]): channels of each input map.

@@ -56,7 +56,7 @@ class PreActResidual(nn.Module):
 class HourglassResidualUnit(PreActResidual):
     """HRU: the residual unit plus a pool branch with a larger receptive
     field, summed: ``bottleneck(x) + identity(x) + up(conv3(BN-ReLU(conv3(
-    maxpool(BN-ReLU(x))))))`` with nearest x2 upsampling (seed 003, after
+    maxpool(BN-ReLU(x))))))`` with nearest x2 upsampling (the HRU report, after
     Chu et al., ``ResidualPool.lua``).
 
     Args:
@@ -64,7 +64,7 @@ class HourglassResidualUnit(PreActResidual):
         out_channels (int): output width C.
         pool_channels (int, optional): width between the pool branch's two
             3x3 convolutions. ``None`` (Chu et al.) uses C; C/2 halves the
-            branch's parameters (the seed's model sizes, see
+            branch's parameters (the HRU report's model sizes, see
             :class:`HRUHourglassNet`). Defaults to None.
         norm_cfg (dict): normalisation layer. Defaults to ``dict(type='BN')``.
     """

@@ -1,5 +1,5 @@
 """Stacked hourglass of residual units or HRUs, with nearest or learned
-(transposed-convolution) upsampling (seed 003)."""
+(transposed-convolution) upsampling (the HRU report: Brami and Chen, CS236605)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -63,7 +63,7 @@ class HRUHourglassNet(BaseModule):
 
     HRU placements (``unit='hru'``):
 
-    - ``'seed'`` reproduces seed 003's model sizes (saved bytes / 8: 13.03M,
+    - ``'seed'`` reproduces the HRU report's model sizes (saved bytes / 8: 13.03M,
       24.46M, 93.07M parameters at 1, 2, 8 stacks). Those sizes are the plain
       hourglass's plus 8.28M per stack plus about 1.15M once. An HRU whose
       pool branch runs C -> C/2 -> C adds 0.59M at C = 256, so all 14 units
@@ -86,9 +86,9 @@ class HRUHourglassNet(BaseModule):
             ``unit='hru'``. Defaults to ``'seed'``.
         upsample (str): the hourglass's four x2 upsamplings of the bottom-up
             half: ``'nearest'`` or ``'deconv'`` (transposed convolution,
-            stride 2, seed 003). HRU pool branches always upsample by
+            stride 2, the HRU report). HRU pool branches always upsample by
             nearest neighbour. Defaults to ``'nearest'``.
-        deconv_kernel (int): transposed-convolution kernel (the seed used 3).
+        deconv_kernel (int): transposed-convolution kernel (the HRU report used 3).
             Defaults to 3.
         norm_cfg (dict): normalisation layer. Defaults to ``dict(type='BN')``.
         init_cfg (dict | list[dict], optional): weight init config.
