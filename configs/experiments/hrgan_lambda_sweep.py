@@ -19,14 +19,14 @@ with the quickstart reduced HRNet as the generator:
 The last three use lambda_G = 1, the largest value of the sweep, which gives
 the adversarial term its largest share of the generator's gradient
 (adv_grad_ratio). Boundary equilibrium: gamma 0.5, lambda_k 1 (chosen so
-that k_t moves within about 160 iterations; see the quickstart config),
+that k_t moves within the run's 148 iterations; see the quickstart config),
 k_0 0. adv_grad_ratio is measured every 10 iterations.
 
 Metrics on the synthetic val set with ground-truth boxes: COCO AP, PCK@0.2
 (bbox-normalised) over visible / occluded keypoints, the implausible-pose
 and implausible-bone rates; training curves of loss_kpt, loss_adv, adv_grad_ratio, k_t, M_global.
 
-Budget: 2 epochs (about 156 iterations at batch 32 over 2483 people, with
+Budget: 2 epochs (148 iterations at batch 32 over the occlusion data, with
 the quickstart's warm-up and cosine schedule compressed to them): about
 2 (HRNet), 2-2.5 (small D) and 4.5 (HRNet D) minutes per run on a 2-core
 CPU, about 1 h 45 min for 8 arms x 5 seeds.
