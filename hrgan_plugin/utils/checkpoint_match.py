@@ -33,8 +33,17 @@ def read_checkpoint(path: str) -> tuple[dict[str, torch.Tensor], dict]:
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, Mapping) else None
     if not isinstance(state, Mapping):
         raise CheckpointError(f"checkpoint '{path}' holds no state dict")
-    weights = {k.removeprefix('module.'): v for k, v in state.items() if torch.is_tensor(v)}
+    weights = {_one_process_key(k): v for k, v in state.items() if torch.is_tensor(v)}
     return weights, dict(ckpt.get('meta') or {})
+
+
+def _one_process_key(key: str) -> str:
+    """A key without DDP's ``module.``: in front (the whole model wrapped)
+    or after the first name (each child wrapped, as multi-process HRGAN
+    checkpoints were written before their keys were made wrapper-free)."""
+    key = key.removeprefix('module.')
+    child, _, rest = key.partition('.')
+    return f'{child}.{rest.removeprefix("module.")}' if rest.startswith('module.') else key
 
 
 def without(state: Mapping[str, torch.Tensor], prefixes: Sequence[str]) -> dict:

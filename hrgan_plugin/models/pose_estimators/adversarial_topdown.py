@@ -17,7 +17,7 @@ from mmpose.utils.tensor_utils import to_numpy
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig, SampleList
 from torch import Tensor
 
-from ...utils.model_wrappers import unwrap_model
+from ...utils.model_wrappers import read_wrapped_keys, unwrap_model, wrapper_free_state_dict
 from .mixed_precision import backward_in_parts, is_half
 
 
@@ -127,6 +127,10 @@ class AdversarialTopdownPoseEstimator(TopdownPoseEstimator):
         self.warmup_iters = warmup_iters
         self.adv_grad_interval = adv_grad_interval
         self.register_buffer('k_t', torch.tensor(float(k_init)))
+        # multi-process runs wrap each child in its own DDP: checkpoints keep
+        # the one-process keys either way
+        self._register_state_dict_hook(wrapper_free_state_dict)
+        self.register_load_state_dict_pre_hook(read_wrapped_keys)
 
     def _matching_discriminator(self, discriminator: ConfigType) -> dict:
         """``discriminator`` with ``num_keypoints`` set to the head's K."""
