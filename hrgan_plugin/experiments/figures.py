@@ -122,6 +122,8 @@ def _dot_panel(ax, rows: list, colours: dict, collapsed: dict, zero_line: bool =
                         xytext=(6 if edge_low else -6, 0), textcoords='offset points',
                         ha='left' if edge_low else 'right', va='center', fontsize=7)
             continue
+        if not vals:  # an arm without a finished run (every seed failed): an empty row
+            continue
         jitter = np.linspace(-0.12, 0.12, len(vals)) if len(vals) > 1 else [0.0]
         ax.scatter(vals, [y + j for j in jitter], s=16, color=colours[arm], alpha=0.75)
         if s.n:
