@@ -1,10 +1,12 @@
 """Shared fixtures: the real sample data, a small synthetic dataset written
-once per test session, a trained quickstart run and a random person
-detector. Plain helpers live in ``tests/utils.py``."""
+once per test session, a trained quickstart run, a random person detector
+and a one-node SLURM cluster. Plain helpers live in ``tests/utils.py``."""
 from __future__ import annotations
 
 import os
 import os.path as osp
+import shutil
+import tempfile
 
 import pytest
 from mmpose.utils import register_all_modules
@@ -62,3 +64,27 @@ def random_person_detector(tmp_path_factory) -> tuple[str, str]:
         f'torch.save(dict(state_dict=m.state_dict()), {det_ckpt!r})'))
     assert proc.returncode == 0, proc.stderr[-2000:]
     return det_cfg, det_ckpt
+
+
+@pytest.fixture(scope='session')
+def slurm_cluster():
+    """A one-node SLURM cluster of this test process (``tests/slurm_cluster.py``:
+    partition ``debug``, 16 CPUs, 2 fake GPUs), its packages installed with
+    apt-get when missing; skipped, naming what is missing, when it cannot
+    start. At the end of the session every job is cancelled and every
+    daemon stopped, and no process of it may be left. Each pytest-xdist
+    worker gets its own cluster (own folder, free ports)."""
+    from slurm_cluster import ClusterUnavailable, LocalSlurm
+    # a short folder: munge's and slurmd's unix sockets live in it
+    root = tempfile.mkdtemp(prefix='hrgan-slurm-')
+    cluster = LocalSlurm(root)
+    try:
+        cluster.start()
+    except ClusterUnavailable as err:
+        cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.skip(f'no SLURM test cluster: {err}')
+    yield cluster
+    left = cluster.stop()
+    assert not left, f'processes of the SLURM test cluster still running: {left}'
+    shutil.rmtree(root, ignore_errors=True)

@@ -11,6 +11,12 @@ Example::
 
     python tools/experiment.py configs/experiments/hrgan_vs_hrnet.py --seeds 0 1 2 3 4
     python tools/experiment.py SPEC --report-only     # rewrite the report from finished runs
+    python tools/experiment.py SPEC --launcher slurm --partition P --gpus-per-run 1
+
+With ``--launcher slurm`` the pending runs are submitted as SLURM job arrays
+(``hrgan_plugin/experiments/slurm.py``) and the runner waits for them; the
+job ids are kept in ``OUT/slurm/submitted.json``, so an interrupted runner
+leaves them running and the same command picks them up.
 
 Writes into ``--out`` (default ``work_dirs/experiments/SPEC_NAME``): ``runs.csv``,
 ``report.md``, ``metrics.png``, ``paired_difference.png``, ``curves.png`` and
@@ -24,8 +30,8 @@ import hashlib
 import json
 import os
 import os.path as osp
+import shlex
 import shutil
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -38,17 +44,25 @@ from hrgan_plugin.experiments.results import (
     RunFailed,
     read_curves_csv,
     read_runs_csv,
-    read_scalars,
-    summarise_run,
     write_curves_csv,
     write_runs_csv,
 )
-from hrgan_plugin.experiments.runs import Run, clear, ensure_data, set_val_points
+from hrgan_plugin.experiments.runs import (
+    Run,
+    clear,  # noqa: F401  (re-exported: experiment.clear)
+    ensure_data,
+    fmt_s,
+    missing_metrics,
+    prepare,
+    result_line,
+    set_val_points,
+    train_prepared,
+)
+from hrgan_plugin.experiments.slurm import SlurmError, SlurmOptions, run_on_slurm
 from hrgan_plugin.experiments.spec import Arm, ExperimentSpec, SpecError, load_spec
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-TRAIN = osp.join(REPO, 'tools', 'train.py')
-MECHANISM_CHECK = osp.join(REPO, 'tools', 'mechanism_check.py')
+TOOLS = osp.join(REPO, 'tools')  # train.py and mechanism_check.py
 REPORT_FILES = ('report.md', 'runs.csv', 'curves.csv', 'metrics.png', 'paired_difference.png',
                 'learning_curves.png', 'curves.png')
 
@@ -60,7 +74,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--arms', nargs='+',
                         help='train and report these arms only (the baseline is always kept)')
     parser.add_argument('--out', help='output folder (default work_dirs/experiments/NAME)')
-    parser.add_argument('--jobs', type=int, default=1, help='runs side by side')
+    parser.add_argument('--jobs', type=int,
+                        help='runs side by side (default 1; on SLURM: all the array allows)')
     parser.add_argument('--device', choices=('cpu', 'cuda'),
                         help='where runs train (default: cuda when a GPU is visible)')
     parser.add_argument('--report-only', action='store_true',
@@ -69,6 +84,18 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='copy the report and plots to docs/evidence/NAME/')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='settings applied to every run (as in tools/train.py)')
+    slurm = parser.add_argument_group('SLURM (--launcher slurm)')
+    slurm.add_argument('--launcher', choices=('local', 'slurm'), default='local',
+                       help='train here (default) or as SLURM job arrays')
+    slurm.add_argument('--partition', help='SLURM partition (default: the cluster default)')
+    slurm.add_argument('--gpus-per-run', type=int,
+                       help='GPUs per run (default 1; 0 with --device cpu); more than 1 '
+                            'trains a run on that many processes (torchrun)')
+    slurm.add_argument('--srun-args', default='',
+                       help="further sbatch options for every run, one string, e.g. "
+                            "'--time=2:00:00 --cpus-per-task=8'")
+    slurm.add_argument('--poll', type=float, default=10.0,
+                       help='seconds between checks of the jobs (default 10)')
     return parser.parse_args(argv)
 
 
@@ -103,49 +130,8 @@ def _run(spec: ExperimentSpec, arm: Arm, seed: int, out: str, extra: dict,
 
 def execute(run: Run, env: dict, curve_keys: list, mechanism_samples: int | None) -> dict:
     """Train one run from scratch in its own folder; returns its result."""
-    clear(run)
-    os.makedirs(run.dir)
-    cfg_file = osp.join(run.dir, 'config.py')
-    run.cfg.dump(cfg_file)
-    log = osp.join(run.dir, 'train.log')
-    start = time.perf_counter()
-    with open(log, 'w') as f:
-        proc = subprocess.run([sys.executable, TRAIN, cfg_file, '--work-dir', run.dir],
-                              cwd=REPO, env=env, stdout=f, stderr=subprocess.STDOUT)
-    wall = time.perf_counter() - start
-    if proc.returncode:
-        raise RunFailed(f'{run.label} failed (exit {proc.returncode}); see {log}')
-    result = dict(arm=run.arm.name, seed=run.seed, key=run.key, wall_s=wall,
-                  **summarise_run(read_scalars(run.dir), curve_keys))
-    result['metrics'].update(mechanism_checks(run, env, mechanism_samples))
-    tmp = run.result_file + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(result, f)
-    os.replace(tmp, run.result_file)
-    return result
-
-
-def mechanism_checks(run: Run, env: dict, max_samples: int | None) -> dict:
-    """``tools/mechanism_check.py`` on the run's last checkpoint: the checks
-    that apply to its model, as ``mech/...`` metrics (none, and no process
-    started, for a model without a discriminator or an augmentation hook)."""
-    hooks = [h.get('type') for h in run.cfg.get('custom_hooks', [])]
-    if 'discriminator' not in run.cfg.model and 'AdversarialAugmentationHook' not in hooks:
-        return {}
-    with open(osp.join(run.dir, 'last_checkpoint')) as f:
-        checkpoint = f.read().strip()
-    out = osp.join(run.dir, 'mechanisms.json')
-    with open(osp.join(run.dir, 'mechanism_check.log'), 'w') as log:
-        proc = subprocess.run([sys.executable, MECHANISM_CHECK, osp.join(run.dir, 'config.py'),
-                               checkpoint, '--out', out, *(['--max-samples', str(max_samples)]
-                                                            if max_samples else [])],
-                              cwd=REPO, env=env, stdout=log,
-                              stderr=subprocess.STDOUT)
-    if proc.returncode:
-        raise RunFailed(f'{run.label}: mechanism check failed (exit {proc.returncode}); see '
-                        f'{log.name}')
-    with open(out) as f:
-        return json.load(f)
+    prepare(run)
+    return train_prepared(run, env, curve_keys, mechanism_samples, TOOLS)
 
 
 def train_all(spec: ExperimentSpec, pending: list, jobs: int, device: str) -> list:
@@ -170,14 +156,21 @@ def train_all(spec: ExperimentSpec, pending: list, jobs: int, device: str) -> li
                 failures.append(str(err))
                 print(f'[{done}/{len(pending)}] {err}', flush=True)
                 continue
-            missing = [m for m in spec.metrics if m not in res['metrics']]
-            if missing:
-                print(f'warning: {run.label} logged no {missing}; the spec\'s metrics must be '
-                      f'among {sorted(res["metrics"])}', flush=True)
-            print(f'[{done}/{len(pending)}] {run.label}: {head} = '
-                  f'{res["metrics"].get(head, float("nan")):.4f}, {res["iters"]} iters in '
-                  f'{_fmt_s(res["wall_s"])}; ETA {_fmt_s(eta)}', flush=True)
+            warning = missing_metrics(run, res, spec.metrics)
+            if warning:
+                print(warning, flush=True)
+            print(f'[{done}/{len(pending)}] {result_line(run, res, head)}; ETA {fmt_s(eta)}',
+                  flush=True)
     return failures
+
+
+def train_local(spec: ExperimentSpec, pretrains: list, pending: list, jobs: int,
+                device: str) -> list:
+    """The pretrain runs, then the runs whose seed's pretrain did not fail;
+    returns the failures' messages."""
+    failures = train_all(spec, pretrains, jobs, device)
+    failed = {p.seed for p in pretrains if not p.finished()}
+    return failures + train_all(spec, [r for r in pending if r.seed not in failed], jobs, device)
 
 
 def run_env(device: str, jobs: int, slot: int) -> dict:
@@ -202,10 +195,6 @@ def environment(device: str) -> dict:
         where = f'CPU, {os.cpu_count()} cores'
     return {'machine': f'{where}; torch {torch.__version__}',
             'written': datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}
-
-
-def _fmt_s(seconds: float) -> str:
-    return str(datetime.timedelta(seconds=int(seconds)))
 
 
 def published_results(out: str, spec: ExperimentSpec) -> list:
@@ -249,6 +238,14 @@ def main(argv=None) -> int:
                   f'{[a.name for a in spec.arms]})', file=sys.stderr)
             return 2
         spec.arms = [a for a in spec.arms if a.name in args.arms or a.name == spec.baseline]
+    if args.launcher == 'slurm':  # the device is the compute nodes', not this machine's
+        if args.device == 'cpu' and args.gpus_per_run:
+            print(f'error: --device cpu with --gpus-per-run {args.gpus_per_run}; give one of '
+                  'them', file=sys.stderr)
+            return 2
+        if args.gpus_per_run is None:
+            args.gpus_per_run = 0 if args.device == 'cpu' else 1
+        args.device = 'cuda' if args.gpus_per_run else 'cpu'
     if args.device is None:
         import torch
         args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
@@ -265,6 +262,8 @@ def main(argv=None) -> int:
         print(f'{len(pending_pretrains)} pretrain run(s) ({spec.pretrain.config}) first',
               flush=True)
 
+    slurm = SlurmOptions(args.partition, args.gpus_per_run or 0, shlex.split(args.srun_args),
+                         args.jobs, args.poll)
     failures = []
     if pending and not args.report_only:
         try:
@@ -273,13 +272,19 @@ def main(argv=None) -> int:
             print(f'error: {err}', file=sys.stderr)
             return 2
         try:
-            failures = train_all(spec, pending_pretrains, args.jobs, args.device)
-            failed = {p.seed for p in pending_pretrains if not p.finished()}
-            pending = [r for r in pending if r.seed not in failed]
-            failures += train_all(spec, pending, args.jobs, args.device)
+            if args.launcher == 'slurm':
+                failures = run_on_slurm(spec, pending_pretrains, pending, out, slurm, TOOLS)
+            else:
+                failures = train_local(spec, pending_pretrains, pending, args.jobs or 1,
+                                       args.device)
+        except SlurmError as err:
+            print(f'error: {err}', file=sys.stderr)
+            return 1
         except KeyboardInterrupt:
-            print('interrupted: finished runs are kept; run the same command to resume',
-                  file=sys.stderr)
+            print('interrupted: finished runs are kept; ' + (
+                f'the SLURM jobs keep running (ids in {out}/slurm/submitted.json); run the '
+                'same command to wait for them' if args.launcher == 'slurm'
+                else 'run the same command to resume'), file=sys.stderr)
             return 130
 
     results = []
@@ -299,7 +304,7 @@ def main(argv=None) -> int:
     if not results:
         print('error: no finished runs to report', file=sys.stderr)
         return 1
-    env_lines = environment(args.device)
+    env_lines = slurm.environment() if args.launcher == 'slurm' else environment(args.device)
     if published:
         env_lines = published_environment(osp.join(out, 'report.md'), env_lines)
     plots = plot_all(out, spec, results)

@@ -1,15 +1,23 @@
 """The runs of an experiment on disk: a run's identity and folder, its
-validation schedule, clearing a stale run, and the spec's synthetic data."""
+validation schedule, clearing a stale run, the spec's synthetic data, and
+training one run (``tools/train.py``, then ``tools/mechanism_check.py``)
+into its ``result.json``."""
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import os.path as osp
 import shutil
+import socket
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
 
 from mmengine.config import Config
 
+from .results import RunFailed, read_scalars, summarise_run
 from .spec import Arm, ExperimentSpec, SpecError
 
 
@@ -90,3 +98,93 @@ def clear(run: Run) -> None:
     shutil.rmtree(kept, ignore_errors=True)
     os.replace(run.dir, kept)
     print(f'{run.label}: the config changed; the earlier run is kept in {kept}', flush=True)
+
+
+def prepare(run: Run) -> None:
+    """An empty run folder (see :func:`clear`) holding the run's ``config.py``."""
+    clear(run)
+    os.makedirs(run.dir)
+    run.cfg.dump(osp.join(run.dir, 'config.py'))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('', 0))
+        return s.getsockname()[1]
+
+
+def train_command(run_dir: str, tools_dir: str, nproc: int = 1) -> list:
+    """``tools/train.py`` on the run's ``config.py``; with ``nproc > 1``
+    under torchrun (one process per GPU, a free port on this node)."""
+    args = [osp.join(tools_dir, 'train.py'), osp.join(run_dir, 'config.py'), '--work-dir', run_dir]
+    if nproc <= 1:
+        return [sys.executable, *args]
+    return [sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={nproc}',
+            f'--master_port={_free_port()}', *args, '--launcher', 'pytorch']
+
+
+def train_prepared(run: Run, env: dict, curve_keys: list, mechanism_samples: int | None,
+                   tools_dir: str, nproc: int = 1) -> dict:
+    """Train a prepared run (:func:`prepare`) from scratch, read its log,
+    run its mechanism checks and write ``result.json``; returns the result.
+    Raises :class:`RunFailed` naming the log of the step that failed."""
+    log = osp.join(run.dir, 'train.log')
+    start = time.perf_counter()
+    with open(log, 'w') as f:
+        proc = subprocess.run(train_command(run.dir, tools_dir, nproc),
+                              cwd=osp.dirname(tools_dir), env=env, stdout=f,
+                              stderr=subprocess.STDOUT)
+    wall = time.perf_counter() - start
+    if proc.returncode:
+        raise RunFailed(f'{run.label} failed (exit {proc.returncode}); see {log}')
+    result = dict(arm=run.arm.name, seed=run.seed, key=run.key, wall_s=wall,
+                  **summarise_run(read_scalars(run.dir), curve_keys))
+    result['metrics'].update(mechanism_checks(run, env, mechanism_samples, tools_dir))
+    tmp = run.result_file + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(result, f)
+    os.replace(tmp, run.result_file)
+    return result
+
+
+def mechanism_checks(run: Run, env: dict, max_samples: int | None, tools_dir: str) -> dict:
+    """``tools/mechanism_check.py`` on the run's last checkpoint: the checks
+    that apply to its model, as ``mech/...`` metrics (none, and no process
+    started, for a model without a discriminator or an augmentation hook)."""
+    hooks = [h.get('type') for h in run.cfg.get('custom_hooks', [])]
+    if 'discriminator' not in run.cfg.model and 'AdversarialAugmentationHook' not in hooks:
+        return {}
+    with open(osp.join(run.dir, 'last_checkpoint')) as f:
+        checkpoint = f.read().strip()
+    out = osp.join(run.dir, 'mechanisms.json')
+    samples = ['--max-samples', str(max_samples)] if max_samples else []
+    with open(osp.join(run.dir, 'mechanism_check.log'), 'w') as log:
+        proc = subprocess.run([sys.executable, osp.join(tools_dir, 'mechanism_check.py'),
+                               osp.join(run.dir, 'config.py'), checkpoint, '--out', out,
+                               *samples], cwd=osp.dirname(tools_dir), env=env, stdout=log,
+                              stderr=subprocess.STDOUT)
+    if proc.returncode:
+        raise RunFailed(f'{run.label}: mechanism check failed (exit {proc.returncode}); see '
+                        f'{log.name}')
+    with open(out) as f:
+        return json.load(f)
+
+
+def fmt_s(seconds: float) -> str:
+    """Seconds as ``H:MM:SS``."""
+    return str(datetime.timedelta(seconds=int(seconds)))
+
+
+def result_line(run: Run, result: dict, head: str) -> str:
+    """A finished run in one line: metric ``head``, iterations and time."""
+    return (f'{run.label}: {head} = {result["metrics"].get(head, float("nan")):.4f}, '
+            f'{result["iters"]} iters in {fmt_s(result["wall_s"])}')
+
+
+def missing_metrics(run: Run, result: dict, metrics) -> str | None:
+    """A warning line when the run logged none of some of ``metrics``."""
+    missing = [m for m in metrics if m not in result['metrics']]
+    if missing:
+        return (f"warning: {run.label} logged no {missing}; the spec's metrics must be among "
+                f'{sorted(result["metrics"])}')
+    return None

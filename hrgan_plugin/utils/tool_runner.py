@@ -35,25 +35,58 @@ def mmpose_tool_path(tool: str) -> str:
     return path
 
 
+class LauncherError(RuntimeError):
+    """A ``--launcher`` that cannot start in this environment."""
+
+
 def _fail(message: str) -> int:
     print(f'error: {message}', file=sys.stderr)
     return 2
 
 
+def _slurm_environment() -> None:
+    """Set what ``torch.distributed``'s env:// rendezvous reads from SLURM's
+    task variables, as mmengine's ``_init_dist_slurm`` does: rank
+    ``SLURM_PROCID`` of ``SLURM_NTASKS``, ``LOCAL_RANK`` ``SLURM_LOCALID``,
+    the master on the first host of ``SLURM_NODELIST`` (unless
+    ``MASTER_ADDR`` is set) at ``MASTER_PORT`` (default 29500)."""
+    import os
+    import subprocess
+    missing = [v for v in ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST')
+               if v not in os.environ]
+    if missing:
+        raise LauncherError(f'--launcher slurm outside a SLURM task: {", ".join(missing)} '
+                            'not set (start it with srun, e.g. tools/slurm_train.sh)')
+    if 'MASTER_ADDR' not in os.environ:
+        hosts = subprocess.run(['scontrol', 'show', 'hostnames', os.environ['SLURM_NODELIST']],
+                               capture_output=True, text=True).stdout.split()
+        if not hosts:
+            raise LauncherError('--launcher slurm: `scontrol show hostnames '
+                                f'{os.environ["SLURM_NODELIST"]}` gave no host; set MASTER_ADDR')
+        os.environ['MASTER_ADDR'] = hosts[0]
+    os.environ.setdefault('MASTER_PORT', '29500')
+    os.environ['WORLD_SIZE'] = os.environ['SLURM_NTASKS']
+    os.environ['RANK'] = os.environ['SLURM_PROCID']
+    os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID', '0')
+
+
 def _use_gloo_without_gpu(args, cfg: Config) -> None:
     """Multi-process runs on a machine without a visible GPU use gloo.
 
-    mmengine's ``init_dist`` for the pytorch launcher always selects a CUDA
-    device, and its DDP wrappers default to ``device_ids=[local_rank]``.
-    With no GPU we create the gloo process group first (from torchrun's
-    environment; mmengine then uses it as it is) and wrap with
+    mmengine's ``init_dist`` for the pytorch and slurm launchers always
+    selects a CUDA device, and its DDP wrappers default to
+    ``device_ids=[local_rank]``. With no GPU we create the gloo process
+    group first (from torchrun's environment, or from SLURM's task
+    variables; mmengine then uses it as it is) and wrap with
     ``device_ids=None``.
     """
     import torch
     import torch.distributed as dist
-    if args.launcher != 'pytorch' or torch.cuda.is_available():
+    if args.launcher not in ('pytorch', 'slurm') or torch.cuda.is_available():
         return
     if not dist.is_initialized():
+        if args.launcher == 'slurm':
+            _slurm_environment()
         dist.init_process_group(backend='gloo')
     options = ['model_wrapper_cfg.device_ids=None']
     if cfg.get('model_wrapper_cfg') is None:
@@ -118,7 +151,7 @@ def run_mmpose_tool(tool: str) -> int:
         _use_gloo_without_gpu(args, cfg)
         module['main']()
     except (DataConfigError, PrecisionConfigError, PretrainedWeightsUnavailable,
-            CheckpointError) as err:
+            CheckpointError, LauncherError) as err:
         return _fail(str(err))
     except json.JSONDecodeError as err:
         return _fail(find_invalid_json(cfg, loaders) or f'invalid JSON: {err}')
