@@ -54,6 +54,14 @@ def _wait_gone(cluster: LocalSlurm, job: str, timeout: float = 60) -> None:
         time.sleep(0.2)
 
 
+def _queue_empties(cluster: LocalSlurm, timeout: float = 30) -> None:
+    """The job ends (COMPLETING included) within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while cluster.jobs():
+        assert time.monotonic() < deadline, f'jobs {cluster.jobs()} still in the queue'
+        time.sleep(0.2)
+
+
 def _scontrol_job(cluster: LocalSlurm, job: str) -> dict:
     out = cluster.run('scontrol', '-o', 'show', 'job', job).stdout
     return dict(item.split('=', 1) for item in out.split() if '=' in item)
@@ -146,7 +154,7 @@ def test_slurm_train_failing_rank_fails_the_job(slurm_cluster, tmp_path):
     records = [(tmp_path / f'rank{r}.pid').read_text().split() for r in (0, 1)]
     assert [gpus for _, gpus in records] == ['gpus=', 'gpus=']  # set, empty
     assert not any(_alive(int(pid)) for pid, _ in records)
-    assert slurm_cluster.jobs() == []
+    _queue_empties(slurm_cluster)
     print(f'failing rank (stand-in), job ended in {took:.1f} s')
 
 
@@ -250,7 +258,6 @@ def _test_metrics(work_dir) -> dict:
     return {k: v for k, v in record.items() if k.startswith('coco/') or k == 'PCK'}
 
 
-@pytest.mark.slow
 def test_slurm_train_rank_that_raises_fails_the_job(slurm_cluster, synthetic_root, tmp_path):
     """Real training: rank 1 raises after its first iteration while rank 0
     waits in the next all-reduce; srun ends the job non-zero and neither
@@ -265,7 +272,7 @@ def test_slurm_train_rank_that_raises_fails_the_job(slurm_cluster, synthetic_roo
     assert 'rank 1 fails on purpose after iteration 1' in proc.stdout + proc.stderr
     pids = [int((work / f'rank{r}.pid').read_text()) for r in (0, 1)]
     assert not any(_alive(p) for p in pids)
-    assert slurm_cluster.jobs() == []
+    _queue_empties(slurm_cluster)
     print(f'failing rank job: {took:.1f} s')
 
 
@@ -280,6 +287,7 @@ def test_mim_slurm_launcher_needs_a_gpu(slurm_cluster, synthetic_root, tmp_path)
     proc = subprocess.run(
         ['mim', 'train', 'mmpose', QUICKSTART_HRGAN, '--launcher', 'slurm', '--gpus', '2',
          '--gpus-per-node', '2', '--cpus-per-task', '1', '--partition', 'debug',
+         '--srun-args', '',  # unset, mim 0.3.9 under this click fails on .split()
          '--work-dir', str(tmp_path / 'work'), '--cfg-options',
          *_train_options(synthetic_root, 1)],
         cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=600)
@@ -287,7 +295,7 @@ def test_mim_slurm_launcher_needs_a_gpu(slurm_cluster, synthetic_root, tmp_path)
     assert proc.returncode != 0
     assert 'srun -p debug --gres=gpu:2 --ntasks=2' in out  # mim's srun line ran
     assert 'torch.cuda.set_device(local_rank)' in out and 'NVIDIA driver' in out
-    assert slurm_cluster.jobs() == []
+    _queue_empties(slurm_cluster)
 
 
 STUB_TRAIN = '''\
@@ -412,14 +420,17 @@ def _tiny_spec(tmp_path, root: str) -> str:
 @pytest.mark.slow
 def test_experiment_on_slurm_matches_the_local_runner(slurm_cluster, synthetic_root, tmp_path):
     """The tiny HRNet vs HRGAN spec, 2 seeds, trained by the local runner
-    (2 side by side, 1 thread each) and as a SLURM array (2 at a time, 1
+    (side by side, 1 thread each) and as a SLURM array (2 at a time, 1
     thread each): the same metrics in runs.csv, and the same curves."""
     spec = _tiny_spec(tmp_path, synthetic_root)
     env = dict(OMP_NUM_THREADS='1', SLURM_CONF=slurm_cluster.conf)
     times = {}
-    for name, extra in (('local', []), ('slurm', ['--launcher', 'slurm', '--poll', '1'])):
+    # the local runner gives each of --jobs runs cpu_count / jobs threads: 1 here
+    local = ['--jobs', str(os.cpu_count())]
+    for name, extra in (('local', local), ('slurm', ['--launcher', 'slurm', '--jobs', '2',
+                                                     '--poll', '1'])):
         start = time.monotonic()
-        proc = run_tool('tools/experiment.py', spec, '--out', str(tmp_path / name), '--jobs', '2',
+        proc = run_tool('tools/experiment.py', spec, '--out', str(tmp_path / name),
                         '--device', 'cpu', *extra, env=env)
         times[name] = time.monotonic() - start
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
