@@ -18,8 +18,9 @@ import time
 
 import numpy as np
 import pytest
+import slurm_cluster as cluster_module
 import torch
-from slurm_cluster import LocalSlurm, free_port
+from slurm_cluster import ClusterUnavailable, LocalSlurm, free_port
 from utils import (
     QUICKSTART_COCO,
     QUICKSTART_HRGAN,
@@ -65,6 +66,24 @@ def _queue_empties(cluster: LocalSlurm, timeout: float = 30) -> None:
 def _scontrol_job(cluster: LocalSlurm, job: str) -> dict:
     out = cluster.run('scontrol', '-o', 'show', 'job', job).stdout
     return dict(item.split('=', 1) for item in out.split() if '=' in item)
+
+
+def test_missing_slurm_packages_are_named(monkeypatch, tmp_path):
+    """Without the programs and without a way to install them, the cluster
+    refuses in one line naming the programs and their Debian packages (the
+    fixture skips with it)."""
+    monkeypatch.setattr(cluster_module, 'INSTALL_LOCK', str(tmp_path / 'lock'))
+    monkeypatch.setattr(cluster_module, 'missing_programs', lambda: ['munged', 'sbatch'])
+    monkeypatch.setattr(cluster_module, 'which', lambda program: None)
+    with pytest.raises(ClusterUnavailable, match=r'^munged, sbatch not installed \(Debian '
+                       r'packages munge slurm-client\), and no apt-get to install them$'):
+        cluster_module.ensure_packages()
+    monkeypatch.setattr(cluster_module, 'which', lambda program: f'/usr/bin/{program}'
+                        if program == 'apt-get' else None)
+    monkeypatch.setattr(os, 'geteuid', lambda: 1000)
+    with pytest.raises(ClusterUnavailable, match=r'and apt-get needs root \(no passwordless '
+                       r'sudo\)$'):
+        cluster_module.ensure_packages()
 
 
 def test_cluster_runs_arrays_dependencies_and_gpus(slurm_cluster, tmp_path):
