@@ -86,5 +86,5 @@ def slurm_cluster():
         pytest.skip(f'no SLURM test cluster: {err}')
     yield cluster
     left = cluster.stop()
-    assert not left, f'processes of the SLURM test cluster still running: {left}'
     shutil.rmtree(root, ignore_errors=True)
+    assert not left, f'processes of the SLURM test cluster still running: {left}'
