@@ -71,3 +71,23 @@ def test_cpu_amp_on_a_gpu_host_autocasts_the_cpu(synthetic_root, tmp_path, monke
         features = model.extract_feat(data['inputs'])
     assert autocast == (True, torch.bfloat16)
     assert [f.dtype for f in features] == [torch.bfloat16]
+
+
+def test_mmpose_configs_are_named_by_their_package_scope(synthetic_root, tmp_path):
+    """``mmpose::PATH`` (docs/cost_and_speed.md: stock HRNet-W32 against ours)
+    loads mmpose's packaged config and puts the synthetic data under it."""
+    import argparse
+    import importlib.util
+
+    from utils import REPO
+
+    spec = importlib.util.spec_from_file_location('benchmark_tool', f'{REPO}/tools/benchmark.py')
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    args = argparse.Namespace(batch=2, device='cpu', data_root=f'{synthetic_root}/')
+    cfg = benchmark.bench_config(
+        'mmpose::body_2d_keypoint/topdown_heatmap/coco/td-hm_hrnet-w32_8xb64-210e_coco-256x192.py',
+        args, str(tmp_path), amp=False)
+    assert cfg.model.backbone.type == 'HRNet' and cfg.train_cfg.max_epochs == 210
+    assert cfg.train_dataloader.dataset.data_root == f'{synthetic_root}/'
+    assert cfg.train_dataloader.batch_size == 2
