@@ -184,6 +184,12 @@ def test_every_figure_is_readable(tmp_path):
         'metrics.png', 'paired_difference.png', 'learning_curves.png']
     assert (tmp_path / 'learning_curves.png').read_bytes()[:4] == b'\x89PNG'
 
+    # every metric at its bound in every run: no per-metric figure, no error
+    flat = [dict(r, metrics={'AP': 0.0, 'PCK': 0.0, 'implausible_rate': 1.0,
+                             'saturated_rate': 1.0}) for r in results]
+    assert FIGURES['metrics.png'](spec, flat) is None
+    assert FIGURES['paired_difference.png'](spec, flat) is None
+
     fig, ax = plt.subplots(figsize=(2, 2))
     ax.set_xticks(range(4), ['a long label'] * 4)
     ax.set_title('a title far too long for a two-inch figure to hold')

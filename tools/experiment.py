@@ -19,8 +19,8 @@ job ids are kept in ``OUT/slurm/submitted.json``, so an interrupted runner
 leaves them running and the same command picks them up.
 
 Writes into ``--out`` (default ``work_dirs/experiments/SPEC_NAME``): ``runs.csv``,
-``report.md``, ``metrics.png``, ``paired_difference.png``, ``curves.png`` and
-``runs/ARM/seedS/`` (each run's config, log, checkpoints and ``result.json``).
+``curves.csv``, ``report.md``, ``metrics.png``, ``paired_difference.png``,
+``learning_curves.png``, ``curves.png`` and ``runs/ARM/seedS/`` (each run's config, log, checkpoints and ``result.json``).
 """
 from __future__ import annotations
 
@@ -308,8 +308,6 @@ def main(argv=None) -> int:
     if published:
         env_lines = published_environment(osp.join(out, 'report.md'), env_lines)
     plots = plot_all(out, spec, results)
-    if kept and 'curves.png' not in plots and osp.isfile(osp.join(out, 'curves.png')):
-        plots.append('curves.png')  # drawn by the runs that logged the kept scalars
     report = write_report(out, spec, results, env_lines, plots, kept)
     print(f'report: {report}')
     if args.publish:

@@ -145,9 +145,12 @@ def _locator():
 
 
 def draw_metrics(spec: ExperimentSpec, results: list):
-    """Per metric, each arm's seeds (dots) with the mean and 95% interval."""
+    """Per metric, each arm's seeds (dots) with the mean and 95% interval;
+    None when every metric is saturated."""
     stats = analyse(spec, results)
     shown = [st for st in stats.values() if st.saturated is None]
+    if not shown:  # every metric at its bound in every run: nothing to draw
+        return None
     colours, collapsed = arm_colours(spec), collapsed_arms(spec, results)
     fig, axes = _grid(len(shown), len(spec.arms))
     for ax, st in zip(axes, shown):
@@ -163,12 +166,14 @@ def draw_metrics(spec: ExperimentSpec, results: list):
 
 def draw_paired(spec: ExperimentSpec, results: list):
     """Per metric, each arm's per-seed difference to the baseline with its
-    mean and 95% CI; None with one arm."""
+    mean and 95% CI; None with one arm or every metric saturated."""
     others = [a.name for a in spec.arms if a.name != spec.baseline]
     if not others:
         return None
     stats = analyse(spec, results)
     shown = [st for st in stats.values() if st.saturated is None]
+    if not shown:
+        return None
     colours, collapsed = arm_colours(spec), collapsed_arms(spec, results)
     fig, axes = _grid(len(shown), len(others))
     for ax, st in zip(axes, shown):
