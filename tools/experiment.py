@@ -20,7 +20,8 @@ leaves them running and the same command picks them up.
 
 Writes into ``--out`` (default ``work_dirs/experiments/SPEC_NAME``): ``runs.csv``,
 ``curves.csv``, ``report.md``, ``metrics.png``, ``paired_difference.png``,
-``learning_curves.png``, ``curves.png`` and ``runs/ARM/seedS/`` (each run's config, log, checkpoints and ``result.json``).
+``learning_curves.png``, ``curves.png`` and ``runs/ARM/seedS/`` (each run's config,
+log, checkpoints and ``result.json``).
 """
 from __future__ import annotations
 
