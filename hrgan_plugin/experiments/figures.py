@@ -253,7 +253,7 @@ def draw_learning_curves(spec: ExperimentSpec, results: list):
         a.xaxis.set_major_locator(_locator())
         a.grid(alpha=0.3)
     fig.legend(loc='outside lower center', ncols=min(4, len(curves)), fontsize=7)
-    fig.suptitle(f'{spec.name}: learning curves, mean and 95% band over seeds; '
+    fig.suptitle(f'{spec.name}: learning curves\nmean and 95% band over seeds; '
                  'synthetic data', fontsize=9)
     return fig
 
