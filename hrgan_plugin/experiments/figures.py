@@ -159,7 +159,7 @@ def draw_metrics(spec: ExperimentSpec, results: list):
         _dot_panel(ax, rows, colours, collapsed)
         kind = 'primary' if st.primary else 'exploratory'
         ax.set_title(f'{st.name}\n{kind}, {st.direction} is better', fontsize=8)
-    fig.suptitle(f'{spec.name}: per seed (dots), mean and 95% interval; synthetic data',
+    fig.suptitle(f'{spec.name}: per seed (dots)\nmean and 95% interval; synthetic data',
                  fontsize=9)
     return fig
 
@@ -181,7 +181,7 @@ def draw_paired(spec: ExperimentSpec, results: list):
                 for arm in others]
         _dot_panel(ax, rows, colours, collapsed, zero_line=True)
         ax.set_title(f'{st.name}\n{st.direction} is better', fontsize=8)
-    fig.suptitle(f'{spec.name}: arm - {spec.baseline} per seed, mean and 95% CI; '
+    fig.suptitle(f'{spec.name}: arm - {spec.baseline} per seed\nmean and 95% CI; '
                  'synthetic data', fontsize=9)
     return fig
 
@@ -281,7 +281,7 @@ def draw_training_curves(spec: ExperimentSpec, results: list):
         ax.xaxis.set_major_locator(_locator())
         ax.grid(alpha=0.3)
     fig.legend(loc='outside lower center', ncols=min(4, len(seen)), fontsize=7)
-    fig.suptitle(f'{spec.name}: training scalars, one line per run; synthetic data',
+    fig.suptitle(f'{spec.name}: training scalars\none line per run; synthetic data',
                  fontsize=9)
     return fig
 
