@@ -7,7 +7,7 @@ import os.path as osp
 import textwrap
 
 import pytest
-from utils import QUICKSTART_COCO, QUICKSTART_HRGAN, REPO, run_tool
+from utils import QUICKSTART_COCO, QUICKSTART_HRGAN, REPO, run_tool, tiny_spec_options
 
 from hrgan_plugin.experiments.analysis import analyse
 from hrgan_plugin.experiments.report import verdict, write_report
@@ -164,16 +164,7 @@ def test_runner_two_arms_two_seeds_and_resume(synthetic_root, tmp_path):
     then a rerun trains nothing, and a run whose result is gone (left
     half-written) is trained again, from scratch, alone."""
     root = synthetic_root
-    options = {
-        'train_dataloader.dataset.data_root': f'{root}/',
-        'train_dataloader.dataset.indices': 16,
-        'val_dataloader.dataset.data_root': f'{root}/',
-        'train_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False,
-        'val_dataloader.num_workers': 0, 'val_dataloader.persistent_workers': False,
-        'val_evaluator': [dict(type='CocoMetric', ann_file=f'{root}/annotations/coco_val.json'),
-                          dict(type='OcclusionPCKMetric')],
-        'default_hooks.logger.interval': 1,
-    }
+    options = tiny_spec_options(root)
     spec = tmp_path / 'tiny.py'
     spec.write_text(textwrap.dedent(f'''\
         """Tiny synthetic check, under a minute."""

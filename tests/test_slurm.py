@@ -29,6 +29,7 @@ from utils import (
     assert_same_training_state,
     run_tool,
     synthetic_options,
+    tiny_spec_options,
 )
 
 TESTS = osp.join(REPO, 'tests')
@@ -409,16 +410,7 @@ def test_experiment_runner_on_slurm(slurm_cluster, tmp_path, monkeypatch, capsys
 
 def _tiny_spec(tmp_path, root: str) -> str:
     """tests/test_experiment.py's two-arm, two-seed spec (HRNet vs HRGAN)."""
-    options = {
-        'train_dataloader.dataset.data_root': f'{root}/',
-        'train_dataloader.dataset.indices': 16,
-        'val_dataloader.dataset.data_root': f'{root}/',
-        'train_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False,
-        'val_dataloader.num_workers': 0, 'val_dataloader.persistent_workers': False,
-        'val_evaluator': [dict(type='CocoMetric', ann_file=f'{root}/annotations/coco_val.json'),
-                          dict(type='OcclusionPCKMetric')],
-        'default_hooks.logger.interval': 1,
-    }
+    options = tiny_spec_options(root)
     spec = tmp_path / 'tiny.py'
     spec.write_text(textwrap.dedent(f'''\
         """Tiny synthetic check."""

@@ -56,6 +56,22 @@ def synthetic_options(root: str, fmt: str = 'coco') -> list[str]:
     return opts
 
 
+def tiny_spec_options(root: str) -> dict:
+    """``cfg_options`` of the tiny experiment specs (HRNet vs HRGAN on the
+    synthetic data at ``root``): 16 training people, no loader workers, COCO
+    AP and the occlusion metrics, a log line every iteration."""
+    return {
+        'train_dataloader.dataset.data_root': f'{root}/',
+        'train_dataloader.dataset.indices': 16,
+        'val_dataloader.dataset.data_root': f'{root}/',
+        'train_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False,
+        'val_dataloader.num_workers': 0, 'val_dataloader.persistent_workers': False,
+        'val_evaluator': [dict(type='CocoMetric', ann_file=f'{root}/annotations/coco_val.json'),
+                          dict(type='OcclusionPCKMetric')],
+        'default_hooks.logger.interval': 1,
+    }
+
+
 def run_tool(*args: str, timeout: int = 600, env: dict | None = None,
              cwd: str = REPO) -> subprocess.CompletedProcess:
     """Run a repository script with this interpreter; returns the completed
