@@ -94,7 +94,8 @@ EVIDENCE_ARGS ?= --device cpu
 # an interrupted `make evidence` resumes. Reports are copied to docs/evidence/.
 evidence: install
 	@for spec in $(EVIDENCE_SPECS); do \
-		$(PY) tools/experiment.py configs/experiments/$$spec.py --publish $(EVIDENCE_ARGS) || exit 1; \
+		resume=$$(test -d docs/evidence/$$spec/results && echo --resume-from docs/evidence/$$spec); \
+		$(PY) tools/experiment.py configs/experiments/$$spec.py --publish $$resume $(EVIDENCE_ARGS) || exit 1; \
 	done
 	@if [ -d work_dirs/experiments/adv_aug_vs_random/runs ]; then \
 		$(PY) tools/learned_distributions.py work_dirs/experiments/adv_aug_vs_random \

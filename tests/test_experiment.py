@@ -159,6 +159,22 @@ def test_shipped_specs_load_and_build(shipped):
             HOOKS.build(dict(hook))
 
 
+def test_res_wide_has_the_parameters_of_hru():
+    """hourglass_units' `res-wide` widens the residual hourglass to within
+    5% of the HRU arm's parameters (HRUs have about 4x a residual unit's), so
+    capacity and the unit's design come apart."""
+    from mmengine.config import Config
+    from mmpose.registry import MODELS
+    spec = load_spec(osp.join(REPO, 'configs', 'experiments', 'hourglass_units.py'), REPO)
+    params = {}
+    for arm in spec.arms:
+        cfg = Config.fromfile(osp.join(REPO, arm.config))
+        cfg.merge_from_dict(spec.run_options(arm, 0))
+        params[arm.name] = sum(p.numel() for p in MODELS.build(cfg.model).parameters())
+    assert params['res'] / params['hru'] < 0.3
+    assert 0.95 <= params['res-wide'] / params['hru'] <= 1.05
+
+
 def test_runner_two_arms_two_seeds_and_resume(synthetic_root, tmp_path):
     """HRNet vs HRGAN, 2 seeds, 2 iterations each through tools/train.py;
     then a rerun trains nothing, and a run whose result is gone (left
@@ -220,9 +236,24 @@ def test_runner_two_arms_two_seeds_and_resume(synthetic_root, tmp_path):
     proc = run_tool('tools/experiment.py', str(spec), '--out', str(out))
     assert proc.returncode == 0 and '4 finished, 0 to run' in proc.stdout
 
+    # the results archive outlives the run folders: a fresh output folder
+    # resumed from it trains nothing and reports the same runs
+    assert json.loads((out / 'results' / 'hrgan' / 'seed1.json').read_text()) == result
+    fresh = tmp_path / 'fresh'
+    proc = run_tool('tools/experiment.py', str(spec), '--out', str(fresh), '--resume-from',
+                    str(out))
+    assert proc.returncode == 0 and '4 finished, 0 to run' in proc.stdout, proc.stderr[-2000:]
+    assert not (fresh / 'runs').exists()
+    assert (fresh / 'runs.csv').read_text() == (out / 'runs.csv').read_text()
+    assert (fresh / 'curves.csv').read_text() == (out / 'curves.csv').read_text()
+    proc = run_tool('tools/experiment.py', str(spec), '--out', str(fresh), '--resume-from',
+                    str(tmp_path))
+    assert proc.returncode == 2 and f'--resume-from {tmp_path}: no results/' in proc.stderr
+
     run_dir = out / 'runs' / 'hrnet' / 'seed1'
     before = json.loads((run_dir / 'result.json').read_text())
     os.remove(run_dir / 'result.json')
+    os.remove(out / 'results' / 'hrnet' / 'seed1.json')  # killed before either was written
     (run_dir / 'epoch_1.pth').write_bytes(b'truncated')  # a run killed mid-save
     proc = run_tool('tools/experiment.py', str(spec), '--out', str(out), '--jobs', '2')
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -288,6 +319,12 @@ def test_pretrain_run_is_shared_by_every_arm_of_its_seed(tmp_path, monkeypatch):
         assert run.cfg.train_cfg.max_epochs == 1
         assert run.cfg.load_from == osp.join(str(tmp_path / 'out'), 'runs', '_pretrain',
                                              f'seed{run.seed}', 'epoch_3.pth')
+    # an archived pretrain result has no checkpoint: its arms would retrain it
+    first = pretrains[0]
+    os.makedirs(osp.dirname(first.archive))
+    with open(first.archive, 'w') as f:
+        json.dump(dict(key=first.key), f)
+    assert first.finished() and not first.trained_here()
     spec.write_text(text.replace("'train_cfg.max_epochs': 3", "'train_cfg.max_epochs': 4"))
     _, changed = experiment.plan(load_spec(str(spec), REPO), str(tmp_path / 'out'), {})
     assert all(a.key != b.key for a, b in zip(runs, changed))

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import hashlib
-import json
 import os
 import os.path as osp
 import shlex
@@ -83,6 +82,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='write the report from finished runs; train nothing')
     parser.add_argument('--publish', action='store_true',
                         help='copy the report and plots to docs/evidence/NAME/')
+    parser.add_argument('--resume-from', metavar='DIR',
+                        help='take finished runs from DIR/results/ (a published report, e.g. '
+                             'docs/evidence/NAME), training only what is missing there')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='settings applied to every run (as in tools/train.py)')
     slurm = parser.add_argument_group('SLURM (--launcher slurm)')
@@ -126,7 +128,8 @@ def _run(spec: ExperimentSpec, arm: Arm, seed: int, out: str, extra: dict,
         text = cfg.pretty_text + pretrain.key
     run_dir = osp.join(out, 'runs', arm.name, f'seed{seed}')
     cfg.work_dir = run_dir
-    return Run(arm, seed, run_dir, cfg, hashlib.sha256(text.encode()).hexdigest()[:16])
+    return Run(arm, seed, run_dir, cfg, hashlib.sha256(text.encode()).hexdigest()[:16],
+               archive=osp.join(out, 'results', arm.name, f'seed{seed}.json'))
 
 
 def execute(run: Run, env: dict, curve_keys: list, mechanism_samples: int | None) -> dict:
@@ -198,6 +201,16 @@ def environment(device: str) -> dict:
             'written': datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}
 
 
+def copy_missing(src: str, dest: str) -> None:
+    """Copy the result files under ``src`` that ``dest`` does not have."""
+    for folder, _, files in os.walk(src):
+        target = osp.join(dest, osp.relpath(folder, src))
+        os.makedirs(target, exist_ok=True)
+        for name in files:
+            if not osp.exists(osp.join(target, name)):
+                shutil.copy2(osp.join(folder, name), target)
+
+
 def published_results(out: str, spec: ExperimentSpec) -> list:
     """The results kept in ``out/runs.csv`` (and ``out/curves.csv`` when it
     exists) for the spec's arms and seeds: a published report regenerated
@@ -252,12 +265,20 @@ def main(argv=None) -> int:
         args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
     out = args.out or osp.join(REPO, 'work_dirs', 'experiments', spec.name)
     os.makedirs(out, exist_ok=True)
+    if args.resume_from:
+        archive = osp.join(args.resume_from, 'results')
+        if not osp.isdir(archive):
+            print(f'error: --resume-from {args.resume_from}: no results/ folder there',
+                  file=sys.stderr)
+            return 2
+        copy_missing(archive, osp.join(out, 'results'))
     pretrains, runs = plan(spec, out, dict(args.cfg_options))
     pending = [r for r in runs if not r.finished()]
     print(f'{spec.name}: {len(spec.arms)} arms x {len(spec.seeds)} seeds = {len(runs)} runs; '
           f'{len(runs) - len(pending)} finished, {len(pending)} to run', flush=True)
     # a pretrain is (re)trained when an arm of its seed still has to run
-    pending_pretrains = [p for p in pretrains if not p.finished()
+    # (its checkpoint, which archived results do not keep)
+    pending_pretrains = [p for p in pretrains if not p.trained_here()
                          and any(r.seed == p.seed for r in pending)]
     if pending_pretrains:
         print(f'{len(pending_pretrains)} pretrain run(s) ({spec.pretrain.config}) first',
@@ -288,11 +309,7 @@ def main(argv=None) -> int:
                 else 'run the same command to resume'), file=sys.stderr)
             return 130
 
-    results = []
-    for run in runs:
-        if run.finished():
-            with open(run.result_file) as f:
-                results.append(json.load(f))
+    results = [r for r in (run.result() for run in runs) if r is not None]
     kept, published = [], not results and args.report_only and osp.isfile(
         osp.join(out, 'runs.csv'))
     if published:
@@ -317,6 +334,9 @@ def main(argv=None) -> int:
         for name in REPORT_FILES:
             if osp.isfile(osp.join(out, name)):
                 shutil.copy2(osp.join(out, name), dest)
+        archive = osp.join(out, 'results')
+        if osp.isdir(archive):
+            shutil.copytree(archive, osp.join(dest, 'results'), dirs_exist_ok=True)
         print(f'published to {dest}')
     if failures:
         print(f'error: {len(failures)} run(s) failed: ' + '; '.join(failures), file=sys.stderr)

@@ -23,11 +23,14 @@ _base_ = './_base_/occlusion_mpii.py'
 
 _config = 'configs/quickstart/hg2_hru-deconv_synthetic-mpii_128x128.py'
 _nearest = {'model.backbone.upsample': 'nearest'}
-arms = dict(
-    res=dict(config=_config, cfg_options={**_nearest, 'model.backbone.unit': 'residual'}),
-    hru=dict(config=_config, cfg_options={**_nearest, 'model.backbone.unit': 'hru'}),
-    hru_deconv=dict(config=_config),
-)
+_res = {**_nearest, 'model.backbone.unit': 'residual'}
+arms = {
+    'res': dict(config=_config, cfg_options=_res),
+    'hru': dict(config=_config, cfg_options={**_nearest, 'model.backbone.unit': 'hru'}),
+    'hru-deconv': dict(config=_config),
+    # residual units at 148 features: 1.86M parameters, 0.98x the hru arm's 1.90M
+    'res-wide': dict(config=_config, cfg_options={**_res, 'model.backbone.feat_channels': 148}),
+}
 baseline = 'res'
 seeds = [0, 1, 2, 3, 4]
 

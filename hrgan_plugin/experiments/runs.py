@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from typing import Optional
 
 from mmengine.config import Config
 
@@ -28,6 +29,7 @@ class Run:
     dir: str
     cfg: Config
     key: str
+    archive: Optional[str] = None  # OUT/results/ARM/seedS.json: outlives the run folder
 
     @property
     def label(self) -> str:
@@ -37,8 +39,26 @@ class Run:
     def result_file(self) -> str:
         return osp.join(self.dir, 'result.json')
 
+    def result(self) -> Optional[dict]:
+        """The result of exactly this run's config, from its folder or else
+        from the results archive (kept with a published report, so a run
+        whose folder is gone is not trained again); None when there is none."""
+        for path in (self.result_file, self.archive):
+            try:
+                with open(path) as f:
+                    result = json.load(f)
+            except (TypeError, OSError, ValueError):
+                continue
+            if result.get('key') == self.key:
+                return result
+        return None
+
     def finished(self) -> bool:
-        """A result exists for exactly this run's config."""
+        return self.result() is not None
+
+    def trained_here(self) -> bool:
+        """Finished in its own folder, so its checkpoints are there (what
+        the arms of a pretrain's seed load)."""
         try:
             with open(self.result_file) as f:
                 return json.load(f).get('key') == self.key
@@ -140,10 +160,11 @@ def train_prepared(run: Run, env: dict, curve_keys: list, mechanism_samples: int
     result = dict(arm=run.arm.name, seed=run.seed, key=run.key, wall_s=wall,
                   **summarise_run(read_scalars(run.dir), curve_keys))
     result['metrics'].update(mechanism_checks(run, env, mechanism_samples, tools_dir))
-    tmp = run.result_file + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(result, f)
-    os.replace(tmp, run.result_file)
+    for path in filter(None, (run.result_file, run.archive)):
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        with open(path + '.tmp', 'w') as f:
+            json.dump(result, f)
+        os.replace(path + '.tmp', path)
     return result
 
 

@@ -150,7 +150,7 @@ def submit(runs: list, spec, out: str, options: SlurmOptions, tools_dir: str,
         json.dump(dict(tools=tools_dir, gpus=options.gpus_per_run, metrics=list(spec.metrics),
                        curves=spec.curves, mechanism_samples=spec.mechanism_samples,
                        runs=[dict(dir=r.dir, key=r.key, arm=r.arm.name, config=r.arm.config,
-                                  seed=r.seed) for r in runs]), f, indent=1)
+                                  seed=r.seed, archive=r.archive) for r in runs]), f, indent=1)
     array = f'0-{len(runs) - 1}' + (f'%{options.jobs}' if options.jobs else '')
     cmd = ['sbatch', '--parsable', f'--job-name=exp-{spec.name}', f'--array={array}',
            '--ntasks=1', f'--output={folder}/logs/%A_%a.out', f'--chdir={osp.dirname(tools_dir)}']
@@ -239,9 +239,8 @@ def wait(spec, tasks: list, options: SlurmOptions) -> list:
             time.sleep(options.poll)
             continue
         for task in list(left):
-            if task.run.finished():
-                with open(task.run.result_file) as f:
-                    result = json.load(f)
+            result = task.run.result()
+            if result is not None:
                 warning = missing_metrics(task.run, result, spec.metrics)
                 if warning:
                     print(warning, flush=True)
@@ -276,7 +275,8 @@ def run_task(task_file: str, index: int) -> int:
         task = json.load(f)
     entry = task['runs'][index]
     run = Run(Arm(entry['arm'], entry['config']), entry['seed'], entry['dir'],
-              Config.fromfile(osp.join(entry['dir'], 'config.py')), entry['key'])
+              Config.fromfile(osp.join(entry['dir'], 'config.py')), entry['key'],
+              entry.get('archive'))
     env = dict(os.environ)
     if not task['gpus']:
         env['CUDA_VISIBLE_DEVICES'] = ''
