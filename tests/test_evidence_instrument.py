@@ -145,6 +145,29 @@ def test_analysis_holm_bounds_saturation_and_collapse(tmp_path):
     assert collapsed_arms(_spec(), results) == {'collapsed': 'collapsed'}
 
 
+def test_contrasts_join_the_holm_family(tmp_path):
+    results = _write_experiment(tmp_path, (0.1, 0.2, 0.3, 0.4))
+    spec = _spec(contrasts=[('gan', 'gan_strong_long_name')])
+    ap = analyse(spec, results)['AP']
+    # gan - gan_strong_long_name per seed: 0.06 0.06 0.03 0.09 0.10; mean 0.068,
+    # SD 0.0277489, t(4) = 5.47960, p = 0.0054000
+    d = ap.contrasts['gan', 'gan_strong_long_name']
+    assert d.diff.mean == pytest.approx(0.068) and (d.wins, d.losses) == (5, 0)
+    assert ap.p['gan', 'gan_strong_long_name'] == pytest.approx(0.0054000, abs=1e-6)
+    # Holm over 4 comparisons, p ranked: collapsed 2.2e-6, gan_strong_long_name
+    # 0.0013936, the contrast 0.0054000, gan 0.141927
+    assert ap.p_holm['gan', 'gan_strong_long_name'] == pytest.approx(2 * 0.0054000, abs=1e-6)
+    assert ap.p_holm['gan_strong_long_name'] == pytest.approx(3 * 0.0013936, abs=1e-6)
+    assert analyse(_spec(), results)['AP'].p_holm['gan_strong_long_name'] == pytest.approx(
+        2 * 0.0013936, abs=1e-6)  # without the contrast: 3 comparisons
+    assert analyse(spec, results)['PCK'].contrasts == {}  # exploratory metrics: arms only
+    text = open(write_report(str(tmp_path), spec, results, {'machine': 'test'}, [])).read()
+    assert 'Holm-adjusted over the 4 comparison(s)' in text
+    assert ('| gan - gan_strong_long_name | 5 | 0.0680 | [0.0335, 0.1025] | 5 / 0 / 0 | 0.0054 | '
+            '0.0108 |') in text
+    assert 'gan better than gan_strong_long_name (Holm p = 0.0108)' in text
+
+
 def test_report_opens_with_the_verdict_and_adjusts_the_primary(tmp_path):
     results = _write_experiment(tmp_path, (0.1, 0.2, 0.3, 0.4))
     text = open(write_report(str(tmp_path), _spec(), results, {'machine': 'test'},

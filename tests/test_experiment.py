@@ -123,6 +123,11 @@ def test_spec_errors_name_the_key(tmp_path):
     spec.write_text(good + "primary = 'PCK'\nbounds = {'PCK': (100, 0)}\n")
     with pytest.raises(SpecError, match=r"bounds\['PCK'\] must be \(low, high\)"):
         load_spec(str(spec))
+    spec.write_text(good + "primary = 'PCK'\ncontrasts = [('a', 'z')]\n")
+    with pytest.raises(SpecError, match=r"contrasts must be a list of \(arm, reference\) "
+                                        r"pairs of two different arms among \['a'\], got "
+                                        r"\[\['a', 'z'\]\]"):
+        load_spec(str(spec))
     spec.write_text(good + "primary = 'PCK'\nbounds = {'PCK': (0, 100)}\nval_points = 5\n")
     loaded = load_spec(str(spec))
     assert (loaded.primary, loaded.val_points, loaded.bounds) == ('PCK', 5, {'PCK': (0., 100.)})

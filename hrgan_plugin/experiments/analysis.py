@@ -3,7 +3,8 @@ the convergence verdict on the baseline's learning curve, and arms that
 collapsed.
 
 The spec's primary metric carries the verdict: paired t-tests of every arm
-against the baseline, Holm-adjusted over the arms. Every other metric is
+against the baseline and of the spec's ``contrasts`` (arm - reference),
+Holm-adjusted over all of them. Every other metric is
 exploratory (unadjusted). A metric bounded in [0, 1] (or the spec's
 ``bounds``) gets bootstrap intervals, which stay within its range.
 """
@@ -46,8 +47,9 @@ class MetricStats:
     summaries: dict                     # arm -> Summary (bootstrap CI when bounded)
     paired: dict                        # non-baseline arm -> PairedDifference
     p: dict                             # arm -> paired t-test p-value
-    p_holm: dict                        # arm -> Holm-adjusted p (primary only)
-    mde: dict                           # arm -> minimum detectable effect (80% power)
+    p_holm: dict                        # arm or contrast -> Holm-adjusted p (primary only)
+    mde: dict                           # arm or contrast -> minimum detectable effect (80% power)
+    contrasts: dict = dataclasses.field(default_factory=dict)  # (arm, ref) -> PairedDifference
 
     @property
     def interval(self) -> str:
@@ -93,20 +95,19 @@ def analyse_metric(spec: ExperimentSpec, results: list, metric: str) -> MetricSt
         vals = list(values[arm].values())
         s = summarise(vals)
         summaries[arm] = _bounded(s, [v for v in vals if math.isfinite(v)]) if bound else s
-    paired, p, mde = {}, {}, {}
-    for arm in arms:
-        if arm == spec.baseline:
-            continue
-        d = paired_difference(values[arm], values[spec.baseline],
-                              higher_is_better=direction == 'higher')
-        paired[arm] = d
-        p[arm] = paired_t_pvalue(list(d.per_seed.values()))
-        mde[arm] = minimum_detectable_effect(d.diff.sd if d.diff.sd is not None else math.nan,
-                                             d.diff.n)
+    paired, p, mde, contrasts = {}, {}, {}, {}
     primary = metric == spec.primary
+    pairs = [(arm, spec.baseline) for arm in arms if arm != spec.baseline]
+    for arm, ref in pairs + (list(spec.contrasts) if primary else []):
+        d = paired_difference(values[arm], values[ref], higher_is_better=direction == 'higher')
+        key = arm if ref == spec.baseline else (arm, ref)
+        (paired if ref == spec.baseline else contrasts)[key] = d
+        p[key] = paired_t_pvalue(list(d.per_seed.values()))
+        mde[key] = minimum_detectable_effect(d.diff.sd if d.diff.sd is not None else math.nan,
+                                             d.diff.n)
     flat = [v for vals in values.values() for v in vals.values()]
     return MetricStats(metric, direction, primary, bound, saturated_at(flat, bound), summaries,
-                       paired, p, holm(p) if primary else {}, mde)
+                       paired, p, holm(p) if primary else {}, mde, contrasts)
 
 
 def analyse(spec: ExperimentSpec, results: list) -> dict:
@@ -116,11 +117,13 @@ def analyse(spec: ExperimentSpec, results: list) -> dict:
 
 
 def primary_verdict(arm: str, baseline: str, st: MetricStats, alpha: float = 0.05) -> str:
-    """The primary comparison in words, decided on the Holm-adjusted p."""
-    p: PairedDifference = st.paired[arm]
+    """The primary comparison ``arm - baseline`` (the spec's baseline or a
+    contrast's reference) in words, decided on the Holm-adjusted p."""
+    key = (arm, baseline) if (arm, baseline) in st.contrasts else arm
+    p: PairedDifference = st.paired[key] if key == arm else st.contrasts[key]
     if p.diff.n < 2:
         return 'fewer than two paired seeds: no test'
-    adj = st.p_holm.get(arm, math.nan)
+    adj = st.p_holm.get(key, math.nan)
     if not adj < alpha:
         return f'no difference resolved (Holm p = {adj:.3g})'
     higher = p.diff.mean > 0

@@ -67,8 +67,10 @@ def _interval_note(st: MetricStats) -> str:
 
 def primary_section(spec: ExperimentSpec, st: MetricStats) -> list:
     lines = [f'## Primary metric: {st.name} ({st.direction} is better)', '',
-             f'Paired t-test of each arm against `{spec.baseline}`, Holm-adjusted over the '
-             f'{len(st.paired)} arm(s); the verdict uses the adjusted p at 0.05. MDE: the '
+             f'Paired t-test of each arm against `{spec.baseline}`'
+             + (' and of each contrast below' if st.contrasts else '')
+             + f', Holm-adjusted over the {len(st.p)} comparison(s); the verdict uses the '
+             'adjusted p at 0.05. MDE: the '
              'smallest mean difference these seeds detect with 80% power (two-sided, '
              f'alpha 0.05), from the SD of the paired differences. {_interval_note(st)}.', '']
     if st.saturated is not None:
@@ -88,6 +90,16 @@ def primary_section(spec: ExperimentSpec, st: MetricStats) -> list:
             f'{_ci(p.diff)} | {p.wins} / {p.ties} / {p.losses} | {_p(st.p[arm])} | '
             f'{_p(st.p_holm[arm])} | {_fmt(st.mde[arm])} | '
             f'{primary_verdict(arm, spec.baseline, st)} |')
+    if st.contrasts:
+        lines += ['', '| contrast | n | difference | 95% CI of difference | '
+                  'wins / ties / losses | p | Holm p | MDE | verdict |',
+                  '|---|---|---|---|---|---|---|---|---|']
+    for (arm, ref), p in st.contrasts.items():
+        lines.append(
+            f'| {arm} - {ref} | {p.diff.n} | {_fmt(p.diff.mean)} | {_ci(p.diff)} | '
+            f'{p.wins} / {p.ties} / {p.losses} | {_p(st.p[arm, ref])} | '
+            f'{_p(st.p_holm[arm, ref])} | {_fmt(st.mde[arm, ref])} | '
+            f'{primary_verdict(arm, ref, st)} |')
     return lines
 
 

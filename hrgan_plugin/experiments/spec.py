@@ -10,6 +10,7 @@ A spec (kept under ``configs/experiments/``) sets::
     val_points = 10                 # validation points per run (learning curves)
     bounds = {'PCK': (0, 100)}      # range of a bounded metric; [0, 1] is detected
     mechanism_samples = 64          # val persons the mechanism checks read (default all)
+    contrasts = [('arm_a', 'arm_b')]  # further primary comparisons: arm_a - arm_b, paired
     schedule = {'train_cfg.max_epochs': 3, ...}   # every run's schedule
     cfg_options = {...}             # other settings shared by every run
     curves = ['loss_kpt', 'k_t']    # logged scalars plotted over training
@@ -17,6 +18,9 @@ A spec (kept under ``configs/experiments/``) sets::
     pretrain = dict(config='configs/...py', cfg_options=dict(...))
 
 ``primary`` must be one of ``metrics``; every other metric is exploratory.
+``contrasts`` is optional: pairs of arms compared on the primary metric
+besides every arm against the baseline (e.g. two variants of a method), in
+the same Holm family.
 ``val_points`` is optional: when given, every run validates that many times
 (``train_cfg.val_interval`` of about ``max_epochs / val_points``, and the
 last epoch) and logs each point at its training iteration. ``bounds`` is
@@ -74,6 +78,7 @@ class ExperimentSpec:
     val_points: Optional[int] = None
     bounds: dict = field(default_factory=dict)
     mechanism_samples: Optional[int] = None
+    contrasts: list = field(default_factory=list)  # [(arm, reference), ...]
 
     def __post_init__(self):
         if self.primary is None:
@@ -156,6 +161,13 @@ def load_spec(path: str, repo_root: str = '.') -> ExperimentSpec:
                                           or mechanism_samples < 1):
         raise SpecError(f'{path}: mechanism_samples must be a positive integer, got '
                         f'{mechanism_samples!r}')
+    contrasts = _plain(cfg.get('contrasts', []))
+    names = list(arms_cfg)
+    if not isinstance(contrasts, list) or not all(
+            isinstance(c, list) and len(c) == 2 and c[0] != c[1] and set(c) <= set(names)
+            for c in contrasts):
+        raise SpecError(f'{path}: contrasts must be a list of (arm, reference) pairs of two '
+                        f'different arms among {names}, got {contrasts!r}')
     data = _plain(cfg.get('data'))
     if data is not None and (not isinstance(data, dict) or 'root' not in data):
         raise SpecError(f"{path}: data must be a dict with 'root' (and preset, num_train, "
@@ -167,6 +179,7 @@ def load_spec(path: str, repo_root: str = '.') -> ExperimentSpec:
         cfg_options=dict(_plain(cfg.get('cfg_options', {}))),
         curves=list(_plain(cfg.get('curves', []))), data=data, pretrain=pretrain,
         primary=primary, val_points=val_points, mechanism_samples=mechanism_samples,
+        contrasts=[tuple(c) for c in contrasts],
         bounds={k: tuple(map(float, v)) for k, v in bounds.items()})
 
 

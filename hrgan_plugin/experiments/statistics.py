@@ -89,7 +89,7 @@ def holm(pvalues: dict) -> dict:
     """Holm's step-down adjustment of ``{name: p}`` over its ``m`` finite
     values: sorted ascending, ``p_(i) -> max_{j<=i} min(1, (m - j + 1) p_(j))``
     (Holm 1979). NaN values stay NaN and do not count in ``m``."""
-    finite = sorted((p, k) for k, p in pvalues.items() if math.isfinite(p))
+    finite = sorted(((p, k) for k, p in pvalues.items() if math.isfinite(p)), key=lambda t: t[0])
     m = len(finite)
     adjusted, running = {k: math.nan for k in pvalues}, 0.0
     for i, (p, k) in enumerate(finite):
