@@ -6,6 +6,7 @@ import math
 import pytest
 
 from hrgan_plugin.experiments.analysis import analyse, collapsed_arms, convergence
+from hrgan_plugin.experiments.baseline_curve import draw_baseline_curve, stage_summary
 from hrgan_plugin.experiments.figures import FIGURES, layout_problems, plot_all
 from hrgan_plugin.experiments.report import write_report
 from hrgan_plugin.experiments.results import read_curves_csv, read_runs_csv
@@ -183,6 +184,38 @@ def test_report_opens_with_the_verdict_and_adjusts_the_primary(tmp_path):
     assert '`collapsed` collapsed (AP mean 0.014)' in text and '![metrics](metrics.png)' in text
 
 
+def test_baseline_curve_follows_stage_one(tmp_path):
+    """With a pretrain, the baseline's curve is drawn after stage 1's
+    iterations; the report gives stage 1's end; without stage-1 curves a
+    spec with a pretrain draws nothing."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    results = _write_experiment(tmp_path, (0.1, 0.2, 0.3, 0.4))
+    spec = _spec(pretrain=Arm('_pretrain', 'base.py'))
+    pretrain = [dict(arm='_pretrain', seed=s, iters=1000, metrics={'AP': 0.40 + 0.01 * s},
+                     val_curves=[[500, {'AP': 0.2}], [1000, {'AP': 0.40 + 0.01 * s}]])
+                for s in range(5)]
+    fig = draw_baseline_curve(spec, results, pretrain)
+    lines = fig.axes[0].get_lines()
+    stage1 = [ln for ln in lines if list(ln.get_xdata()) == [500, 1000]]
+    arm = [ln for ln in lines if list(ln.get_xdata()) == [1100, 1200, 1300, 1400]]
+    assert len(stage1) == 5 and len(arm) == 5
+    # seed 2's baseline: 0.10 0.20 0.30 0.40 plus 0.02 * seed
+    assert list(arm[2].get_ydata()) == pytest.approx([0.14, 0.24, 0.34, 0.44])
+    assert layout_problems(fig) == []
+    plt.close(fig)
+    assert stage_summary(spec, pretrain) == (
+        '- stage 1 (`pretrain`, 1000 iterations) ended at AP 0.42 (mean of 5 seed(s), range '
+        '0.4 to 0.44); the arms start there')
+    assert draw_baseline_curve(spec, results, []) is None
+    fig = draw_baseline_curve(_spec(), results, [])  # no stage 1: the baseline alone
+    assert [list(ln.get_xdata()) for ln in fig.axes[0].get_lines()][0] == [100, 200, 300, 400]
+    plt.close(fig)
+    text = open(write_report(str(tmp_path), spec, results, {}, [], None, pretrain)).read()
+    assert '- stage 1 (`pretrain`, 1000 iterations) ended at AP 0.42' in text
+
+
 def test_every_figure_is_readable(tmp_path):
     """Every figure drawn from the hand-made runs.csv and curves.csv has no
     overlapping tick labels and no text past its edges; the collapsed arm
@@ -204,7 +237,7 @@ def test_every_figure_is_readable(tmp_path):
             assert low > 0.3 and high < 0.7  # AP's scale ignores `collapsed` (0.014)
         plt.close(fig)
     assert plot_all(str(tmp_path), spec, results) == [
-        'metrics.png', 'paired_difference.png', 'learning_curves.png']
+        'metrics.png', 'paired_difference.png', 'learning_curves.png', 'baseline_curve.png']
     assert (tmp_path / 'learning_curves.png').read_bytes()[:4] == b'\x89PNG'
 
     # every metric at its bound in every run: no per-metric figure, no error

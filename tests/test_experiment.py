@@ -209,7 +209,7 @@ def test_runner_two_arms_two_seeds_and_resume(synthetic_root, tmp_path):
     assert '4 runs; 0 finished, 4 to run' in proc.stdout
     assert '[4/4]' in proc.stdout and 'ETA' in proc.stdout
     for name in ('runs.csv', 'curves.csv', 'report.md', 'metrics.png', 'paired_difference.png',
-                 'learning_curves.png', 'curves.png'):
+                 'learning_curves.png', 'curves.png', 'baseline_curve.png'):
         assert (out / name).stat().st_size > 0, name
     with open(out / 'runs.csv') as f:
         rows = list(csv.DictReader(f))
@@ -394,21 +394,27 @@ def test_learned_distributions_average_over_seeds(tmp_path):
 
 
 def test_published_report_regenerates_from_its_runs_csv(tmp_path):
-    """`--report-only` on a folder holding only a published runs.csv (no run
-    folders) rewrites the report with the same numbers, labelled as having
-    no learning curves, and keeps the machine the runs were measured on."""
-    import shutil
-    published = osp.join(REPO, 'docs', 'evidence', 'hrgan_vs_hrnet')
-    for name in ('runs.csv', 'report.md'):
-        shutil.copy(osp.join(published, name), tmp_path / name)
+    """`--report-only` on a folder holding only a runs.csv and a report (no
+    run folders, no results archive) rewrites the report with the same
+    numbers, labelled as having no learning curves, and keeps the machine
+    the runs were measured on."""
+    ap = {'hrnet': [0.30, 0.32, 0.31, 0.33, 0.29], 'small-d_lg2e-4': [0.31, 0.32, 0.30, 0.35, 0.30]}
+    with open(tmp_path / 'runs.csv', 'w', newline='') as f:
+        writer = csv.writer(f)
+        writer.writerow(['arm', 'seed', 'coco/AP', 'wall_s', 'iters'])
+        writer.writerows([arm, seed, v, 600.0, 3120] for arm, values in ap.items()
+                         for seed, v in enumerate(values))
+    (tmp_path / 'report.md').write_text('# old\n\n- machine: CPU, 2 cores; torch 2\n'
+                                        '- written: 2026-12-01 10:00\n')
     proc = run_tool('tools/experiment.py', osp.join(REPO, 'configs', 'experiments',
                                                      'hrgan_vs_hrnet.py'),
                     '--out', str(tmp_path), '--report-only')
     assert proc.returncode == 0, proc.stderr[-2000:]
     text = (tmp_path / 'report.md').read_text()
     assert text.splitlines()[2].startswith('**Convergence unknown: curves not recorded**')
-    rows = read_runs_csv(str(tmp_path / 'runs.csv'))
-    hrnet = [r['metrics']['coco/AP'] for r in rows if r['arm'] == 'hrnet']
-    assert len(hrnet) == 5 and f'| hrnet (baseline) | 5 | {sum(hrnet) / 5:.4f} |' in text
-    assert '- machine: CPU, 2 cores' in text and 'regenerated from runs.csv' in text
+    assert '| hrnet (baseline) | 5 | 0.3100 |' in text
+    # small-d - hrnet: 0.01 0 -0.01 0.02 0.01, mean 0.006
+    assert '| small-d_lg2e-4 | 5 | 0.3160 |' in text and '| 0.0060 |' in text
+    assert '- machine: CPU, 2 cores; torch 2' in text and 'regenerated from runs.csv' in text
+    assert '- written: 2026-12-01 10:00' in text
     assert (tmp_path / 'metrics.png').read_bytes()[:4] == b'\x89PNG'

@@ -20,8 +20,10 @@ leaves them running and the same command picks them up.
 
 Writes into ``--out`` (default ``work_dirs/experiments/SPEC_NAME``): ``runs.csv``,
 ``curves.csv``, ``report.md``, ``metrics.png``, ``paired_difference.png``,
-``learning_curves.png``, ``curves.png`` and ``runs/ARM/seedS/`` (each run's config,
-log, checkpoints and ``result.json``).
+``learning_curves.png``, ``curves.png``, ``baseline_curve.png`` (stage 1, when the
+spec has a pretrain, then the baseline arm), ``runs/ARM/seedS/`` (each run's config,
+log, checkpoints and ``result.json``) and ``results/ARM/seedS.json`` (the results
+archive, which ``--resume-from`` reads).
 """
 from __future__ import annotations
 
@@ -64,7 +66,7 @@ from hrgan_plugin.experiments.spec import Arm, ExperimentSpec, SpecError, load_s
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TOOLS = osp.join(REPO, 'tools')  # train.py and mechanism_check.py
 REPORT_FILES = ('report.md', 'runs.csv', 'curves.csv', 'metrics.png', 'paired_difference.png',
-                'learning_curves.png', 'curves.png')
+                'learning_curves.png', 'curves.png', 'baseline_curve.png')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -310,6 +312,7 @@ def main(argv=None) -> int:
             return 130
 
     results = [r for r in (run.result() for run in runs) if r is not None]
+    stage1 = [r for r in (p.result() for p in pretrains) if r is not None]
     kept, published = [], not results and args.report_only and osp.isfile(
         osp.join(out, 'runs.csv'))
     if published:
@@ -318,15 +321,15 @@ def main(argv=None) -> int:
         print(f'no run folders in {out}: reporting its runs.csv ({len(results)} runs)')
     elif results:
         write_runs_csv(osp.join(out, 'runs.csv'), list(spec.metrics), results)
-        write_curves_csv(osp.join(out, 'curves.csv'), results)
+        write_curves_csv(osp.join(out, 'curves.csv'), results + stage1)
     if not results:
         print('error: no finished runs to report', file=sys.stderr)
         return 1
     env_lines = slurm.environment() if args.launcher == 'slurm' else environment(args.device)
     if published:
         env_lines = published_environment(osp.join(out, 'report.md'), env_lines)
-    plots = plot_all(out, spec, results)
-    report = write_report(out, spec, results, env_lines, plots, kept)
+    plots = plot_all(out, spec, results, stage1)
+    report = write_report(out, spec, results, env_lines, plots, kept, stage1)
     print(f'report: {report}')
     if args.publish:
         dest = osp.join(REPO, 'docs', 'evidence', spec.name)

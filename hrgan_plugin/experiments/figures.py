@@ -290,14 +290,19 @@ FIGURES = {'metrics.png': draw_metrics, 'paired_difference.png': draw_paired,
            'learning_curves.png': draw_learning_curves, 'curves.png': draw_training_curves}
 
 
-def plot_all(out_dir: str, spec: ExperimentSpec, results: list) -> list:
-    """Write every figure that has data; returns their file names. A
+def plot_all(out_dir: str, spec: ExperimentSpec, results: list, pretrain: tuple = ()) -> list:
+    """Write every figure that has data (``pretrain``: the spec's finished
+    stage-1 runs, for ``baseline_curve.png``); returns their file names. A
     figure with layout problems is still written, with a warning naming them."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+
+    from .baseline_curve import draw_baseline_curve
     written = []
-    for name, draw in FIGURES.items():
+    figures = {**FIGURES, 'baseline_curve.png': lambda spec, results: draw_baseline_curve(
+        spec, results, list(pretrain))}
+    for name, draw in figures.items():
         fig = draw(spec, results)
         if fig is None:
             continue

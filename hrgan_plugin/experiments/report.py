@@ -13,6 +13,7 @@ import os.path as osp
 from typing import Optional
 
 from .analysis import MetricStats, analyse, collapsed_arms, convergence, primary_verdict
+from .baseline_curve import stage_summary
 from .results import by_seed
 from .spec import ExperimentSpec
 from .statistics import PairedDifference, Summary, summarise
@@ -166,10 +167,12 @@ def kept_section(path: str, title: str) -> list:
 
 
 def write_report(out_dir: str, spec: ExperimentSpec, results: list,
-                 environment: dict, plots: list, kept: Optional[list] = None) -> str:
+                 environment: dict, plots: list, kept: Optional[list] = None,
+                 pretrain: tuple = ()) -> str:
     """Write ``report.md`` into ``out_dir``; returns its path. ``kept``:
     lines of an earlier report to carry over (its training-scalars table,
-    when the runs that logged them are gone)."""
+    when the runs that logged them are gone); ``pretrain``: the spec's
+    finished stage-1 runs."""
     stats = analyse(spec, results)
     seeds = sorted({r['seed'] for r in results})
     arms_run = {r['arm'] for r in results}
@@ -188,6 +191,7 @@ def write_report(out_dir: str, spec: ExperimentSpec, results: list,
         f'baseline `{spec.baseline}`',
         *([f'- every arm starts from its seed\'s pretrain run: {_arm_text(spec.pretrain)}']
           if spec.pretrain else []),
+        *filter(None, [stage_summary(spec, list(pretrain))]),
         f'- seeds: {seeds} ({len(seeds)} paired)',
         '- schedule: ' + (', '.join(f'`{k}={v}`' for k, v in spec.schedule.items())
                           or 'as configured'),

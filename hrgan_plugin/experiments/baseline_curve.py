@@ -1,0 +1,58 @@
+"""The baseline's whole validation curve: a spec's shared stage 1 (its
+``pretrain`` runs) followed by the baseline arm, on one iteration axis, so a
+reader sees how far training had gone before the arms split and whether the
+baseline was still improving when they ended."""
+from __future__ import annotations
+
+import numpy as np
+
+from .results import curve_by_seed
+from .spec import ExperimentSpec
+
+
+def stage_summary(spec: ExperimentSpec, pretrain: list) -> str | None:
+    """One line: the primary metric at the end of stage 1 (mean and range
+    over seeds); None without finished pretrain runs."""
+    ends = [r['metrics'][spec.primary] for r in pretrain if spec.primary in r['metrics']]
+    if not ends:
+        return None
+    iters = sorted({r['iters'] for r in pretrain})
+    return (f'- stage 1 (`pretrain`, {", ".join(map(str, iters))} iterations) ended at '
+            f'{spec.primary} {np.mean(ends):.4g} (mean of {len(ends)} seed(s), range '
+            f'{min(ends):.4g} to {max(ends):.4g}); the arms start there')
+
+
+def draw_baseline_curve(spec: ExperimentSpec, results: list, pretrain: list):
+    """The primary metric of every seed of the baseline against iteration,
+    stage 1 first when the spec has one (its runs in grey, the arm's
+    iterations counted on from stage 1's end); None without curves."""
+    metric = spec.primary
+    arm = curve_by_seed(results, spec.baseline, metric)
+    stage1 = {r['seed']: {it: v[metric] for it, v in r.get('val_curves', []) if metric in v}
+              for r in pretrain}
+    offset = {r['seed']: r['iters'] for r in pretrain}
+    if not arm or (spec.pretrain is not None and not any(stage1.values())):
+        return None
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(2 * 3.4 + 0.8, 3.4), layout='constrained')
+    colour = plt.get_cmap('tab10')(0)
+    for i, seed in enumerate(sorted(arm)):
+        first = stage1.get(seed, {})
+        start = offset.get(seed, 0)
+        if first:
+            its = sorted(first)
+            ax.plot(its, [first[it] for it in its], color='grey', lw=1, alpha=0.8,
+                    label=None if i else 'stage 1 (pretrain)')
+            ax.axvline(start, color='grey', lw=0.8, ls='--')
+        its = sorted(arm[seed])
+        ax.plot([start + it for it in its], [arm[seed][it] for it in its], color=colour, lw=1.2,
+                alpha=0.9, label=None if i else spec.baseline)
+    ax.set_xlabel('iteration', fontsize=8)
+    ax.set_ylabel(metric, fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc='lower right')
+    stages = 'stage 1, then the baseline arm; ' if spec.pretrain is not None else ''
+    fig.suptitle(f'{spec.name}: baseline `{spec.baseline}`, {metric} (validation)\n'
+                 f'{stages}one line per seed; synthetic data', fontsize=9)
+    return fig
