@@ -28,6 +28,13 @@ scales the pose network (the reduced HRNet from scratch instead of a
 stacked hourglass), the input (96x96 instead of 256x256), the data (2483
 rendered people instead of MPII's 25k), the batch (16) and the stages (20
 + 10 epochs, 300 agent updates instead of 1800).
+
+Budget (estimated before the grid: 96x96 costs about 1.5x the COCO proxy's
+96x64 iteration, and ASR + AHO about 2.06x an HRNet iteration,
+docs/benchmarks/asr_aho_overhead.md): with two runs side by side on 2 CPU
+cores (`--jobs 2`), about 26 minutes per pretrain, 13 per `random` arm and
+27 per adversarial arm, about 2 hours of a run slot per seed, so about 5
+hours of the machine for 5 seeds.
 """
 _base_ = ['./_base_/occlusion_mpii.py', './_base_/proxy_mpii_96x96.py']
 

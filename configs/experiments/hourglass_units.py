@@ -23,6 +23,12 @@ HRU report's protocol (RMSprop 2.5e-4 at a constant rate, no warm-up, batch
 256), the input (64x64 instead of 256x256, heatmaps 16x16), the data (2483
 rendered people instead of MPII's 25k) and the schedule (8 epochs, 2488
 iterations, instead of 15 over MPII).
+
+Budget (estimated before the grid from the arms' backbone step times at
+64x64, batch 8, one thread: hru 1.5x, hru-deconv 1.75x and res-wide 1.6x
+the res arm): about 8 minutes per `res` run with two runs side by side on
+2 CPU cores (`--jobs 2`), about 45 minutes of a run slot per seed, so about
+2 hours of the machine for 5 seeds.
 """
 _base_ = ['./_base_/occlusion_mpii.py', './_base_/proxy_hourglass_64x64.py']
 
