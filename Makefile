@@ -87,7 +87,7 @@ GPU_CHECK_ARGS ?=
 gpu-check: install data
 	bash tools/gpu_check.sh $(GPU_CHECK_ARGS)
 
-EVIDENCE_SPECS ?= hrgan_vs_hrnet hrgan_lambda_sweep adv_aug_vs_random hourglass_units
+EVIDENCE_SPECS ?= hrgan_vs_hrnet adv_aug_vs_random hourglass_units
 EVIDENCE_ARGS ?= --device cpu
 
 # Every spec in configs/experiments/ over its seeds; finished runs are kept, so

@@ -1,6 +1,7 @@
 """Figures the documentation quotes, recomputed from the files they come from:
-paired differences, wins and Holm-adjusted p-values from an experiment's
-``runs.csv``, per-run wall times, and model sizes from
+paired differences, Holm-adjusted p-values, minimum detectable effects,
+baseline levels and mechanism checks from an experiment's ``runs.csv`` and
+spec, per-run wall times, and model sizes from
 ``docs/benchmarks/model_complexity.md``.
 
 A quoted figure matches when the recomputed value, rounded to the decimals
@@ -81,41 +82,94 @@ def holm(pvalues: dict) -> dict:
     return adjusted
 
 
-def check_evidence_summary(text: str, page_dir: str) -> list:
-    """Problems of the evidence summary table: columns ``report`` (a link to
-    a report.md), ``comparison`` (`` `arm` - `baseline` ``), ``metric``,
-    ``paired difference, mean [95% CI]``, ``better on`` and ``Holm p``."""
+def mde(diffs: list) -> float:
+    """Minimum detectable effect at 80% power, two-sided alpha 0.05."""
+    from scipy import stats
+    n = len(diffs)
+    return (stats.t.ppf(0.975, n - 1) + stats.t.ppf(0.8, n - 1)) * statistics.stdev(
+        diffs) / math.sqrt(n)
+
+
+def _spec_of(report: str):
+    """The experiment spec behind ``docs/evidence/NAME/report.md``."""
+    from hrgan_plugin.experiments.spec import load_spec
+    name = osp.basename(osp.dirname(report))
+    return load_spec(osp.join(REPO, 'configs', 'experiments', f'{name}.py'), REPO)
+
+
+def _mean(rows: list, arm: str, metric: str) -> float:
+    return statistics.fmean(float(r[metric]) for r in rows if r['arm'] == arm and r[metric])
+
+
+def check_claims_table(text: str, page_dir: str) -> list:
+    """Problems of the evidence table (columns ``seed claim (source)``,
+    ``comparison`` (`` [`arm` - `reference`](.../report.md) ``), ``effect at
+    convergence, mean [95% CI]``, ``Holm p``, ``MDE``, ``baseline at
+    convergence`` and ``mechanism check``), recomputed from the report's
+    runs.csv and its spec: the paired difference of the spec's primary
+    metric, the Holm adjustment over every arm against the baseline and the
+    spec's contrasts, the baseline's mean and the arm's mechanism check.
+    Rows whose effect reads "not run yet" are skipped; a comparison over one
+    seed must read "one seed: VALUE" and give no Holm p or MDE."""
     problems, checked = [], 0
     for header, rows in tables(text):
-        if 'comparison' not in header or 'Holm p' not in header:
+        if 'seed claim (source)' not in header:
             continue
         col = {h: i for i, h in enumerate(header)}
-        report = None
         for line, cells in rows:
-            link = re.search(r'\]\(([^)]+report\.md)\)', cells[col['report']])
-            report = link.group(1) if link else report
-            runs = read_runs(report, page_dir)
-            arm, baseline = re.findall(r'`([^`]+)`', cells[col['comparison']])
-            metric = re.findall(r'`([^`]+)`', cells[col['metric']])[0]
-            diffs = paired(runs, arm, baseline, metric)
-            mean, lo, hi, _ = t_test(diffs)
-            shown = re.findall(NUMBER, cells[col['paired difference, mean [95% CI]']])
-            for name, s, v in zip(('mean', 'CI low', 'CI high'), shown, (mean, lo, hi)):
-                if not matches(s, v):
-                    problems.append(f'line {line}: {arm} - {baseline} {metric}: {name} {s}, '
-                                    f'runs.csv gives {v:.6g}')
-            wins, n = map(int, re.findall(r'\d+', cells[col['better on']])[:2])
-            if (wins, n) != (sum(d > 0 for d in diffs), len(diffs)):
-                problems.append(f'line {line}: {arm}: better on {wins} of {n}, runs.csv gives '
-                                f'{sum(d > 0 for d in diffs)} of {len(diffs)}')
-            arms = sorted({r['arm'] for r in runs} - {baseline})
-            adjusted = holm({a: t_test(paired(runs, a, baseline, metric))[3] for a in arms})
-            if not matches(cells[col['Holm p']], adjusted[arm]):
-                problems.append(f'line {line}: {arm}: Holm p {cells[col["Holm p"]]}, runs.csv '
-                                f'gives {adjusted[arm]:.4g}')
+            effect = cells[col['effect at convergence, mean [95% CI]']]
+            if effect.startswith('not run yet'):
+                continue
+            link = re.search(r'\]\(([^)]+report\.md)\)', cells[col['comparison']])
+            if not link:
+                problems.append(f'line {line}: the comparison links no report.md')
+                continue
+            report = osp.normpath(osp.join(page_dir, link.group(1)))
+            spec, runs = _spec_of(report), read_runs(link.group(1), page_dir)
+            metric = spec.primary
+            arm, ref = re.findall(r'`([^`]+)`', cells[col['comparison']])[:2]
+            diffs = paired(runs, arm, ref, metric)
             checked += 1
+            if len(diffs) == 1:  # "one seed: +0.0042 ..." -- no interval, no test
+                shown = re.findall(NUMBER, effect.split('one seed:')[-1])[0]
+                if not effect.startswith('one seed:') or not matches(shown, diffs[0]):
+                    problems.append(f'line {line}: {arm} - {ref} {metric}: one paired seed '
+                                    f'({diffs[0]:.6g}) must read "one seed: VALUE", got {effect}')
+                diffs = []
+            stats = t_test(diffs)[:3] if diffs else ()
+            for name, s, v in zip(('mean', 'CI low', 'CI high'), re.findall(NUMBER, effect),
+                                  stats):
+                if not matches(s, v):
+                    problems.append(f'line {line}: {arm} - {ref} {metric}: {name} {s}, runs.csv '
+                                    f'gives {v:.6g}')
+            family = [(a.name, spec.baseline) for a in spec.arms if a.name != spec.baseline]
+            family += [tuple(c) for c in spec.contrasts]
+            if diffs:
+                adjusted = holm({c: t_test(paired(runs, *c, metric))[3] for c in family})
+                shown = re.findall(NUMBER, cells[col['Holm p']])[0]
+                if not matches(shown, adjusted[arm, ref]):
+                    problems.append(f'line {line}: {arm} - {ref}: Holm p {shown}, runs.csv '
+                                    f'gives {adjusted[arm, ref]:.4g}')
+                shown = re.findall(NUMBER, cells[col['MDE']])[0]
+                if not matches(shown, mde(diffs)):
+                    problems.append(f'line {line}: {arm} - {ref}: MDE {shown}, runs.csv gives '
+                                    f'{mde(diffs):.4g}')
+            elif re.findall(NUMBER, cells[col['Holm p']] + cells[col['MDE']]):
+                problems.append(f'line {line}: {arm} - {ref}: a Holm p or MDE from one seed')
+            shown = re.findall(NUMBER, cells[col['baseline at convergence']])[0]
+            base = _mean(runs, spec.baseline, metric)
+            if not matches(shown, base):
+                problems.append(f'line {line}: baseline {spec.baseline} {metric} {shown}, '
+                                f'runs.csv gives {base:.4g}')
+            mech = cells[col['mechanism check']]
+            for name in re.findall(r'`(mech/[^`]+)`', mech):
+                shown = re.findall(NUMBER, mech.split(f'`{name}`')[1])[0]
+                value = _mean(runs, arm, name)
+                if not matches(shown, value):
+                    problems.append(f'line {line}: {arm} {name} {shown}, runs.csv gives '
+                                    f'{value:.4g}')
     if not checked:
-        problems.append('no evidence summary table (columns comparison ... Holm p) found')
+        problems.append('no measured row in an evidence table (column "seed claim (source)")')
     return problems
 
 

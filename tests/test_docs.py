@@ -1,7 +1,7 @@
 """The documentation shows only what works: every command, path, link, flag
 and Makefile target of README.md and docs/*.md (tests/docs_check.py), the
-README's quickstart as `make quickstart` runs it, the evidence summary's
-figures as the reports' runs.csv give them, model sizes as
+README's quickstart as `make quickstart` runs it, the evidence table's
+figures as the reports' runs.csv and specs give them, model sizes as
 tools/model_complexity.py counted them, and the tested versions as
 installed. A planted mistake of each kind fails the check.
 
@@ -14,7 +14,7 @@ import sys
 
 import pytest
 from docs_check import REPO, ConfigFacts, Help, PageChecker, help_keys, make_dry_run, page_commands
-from docs_figures import check_evidence_summary, check_sizes, check_wall_times, tables
+from docs_figures import check_claims_table, check_sizes, check_wall_times, tables
 
 PAGES = ['README.md'] + sorted(osp.relpath(p, REPO) for p in glob.glob(f'{REPO}/docs/*.md'))
 
@@ -72,18 +72,21 @@ def test_the_readme_quickstart_is_what_make_quickstart_runs():
     assert 'make quickstart' in section
 
 
-def test_the_evidence_summary_quotes_the_runs():
-    problems = check_evidence_summary(_read('README.md'), REPO)
+def test_the_evidence_table_quotes_the_runs():
+    problems = check_claims_table(_read('README.md'), REPO)
     assert not problems, '\n'.join(problems)
 
 
 def test_a_planted_evidence_figure_fails_the_check():
     text = _read('README.md')
-    row = next(cells for header, rows in tables(text) if 'Holm p' in header
-               for _, cells in rows)
-    holm = row[-1]
-    wrong = text.replace(f'| {holm} |', f'| {float(holm) * 3:.3g} |', 1)
-    assert any('Holm p' in p for p in check_evidence_summary(wrong, REPO))
+    header, rows = next((h, r) for h, r in tables(text) if 'seed claim (source)' in h)
+    line, row = next((n, cells) for n, cells in rows
+                     if not cells[header.index('effect at convergence, mean [95% CI]')].startswith(
+                         'not run yet'))
+    level = re.findall(r'\d+\.\d+', row[header.index('baseline at convergence')])[0]
+    lines = text.splitlines()
+    lines[line - 1] = lines[line - 1].replace(level, f'{float(level) + 0.01:.4f}', 1)
+    assert any('baseline' in p for p in check_claims_table('\n'.join(lines), REPO))
 
 
 @pytest.mark.parametrize('page', ['docs/cost_and_speed.md'])

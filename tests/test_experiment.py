@@ -146,8 +146,7 @@ def test_spec_errors_name_the_key(tmp_path):
     assert (mine / 'keep.json').read_text() == '{}'
 
 
-@pytest.mark.parametrize('shipped', ['hrgan_vs_hrnet', 'adv_aug_vs_random', 'hourglass_units',
-                                     'hrgan_lambda_sweep'])
+@pytest.mark.parametrize('shipped', ['hrgan_vs_hrnet', 'adv_aug_vs_random', 'hourglass_units'])
 def test_shipped_specs_load_and_build(shipped):
     """Every shipped spec loads, and every arm's merged config builds its
     model and hooks (a wrong option value fails here, not an hour in)."""
@@ -324,6 +323,10 @@ def test_pretrain_run_is_shared_by_every_arm_of_its_seed(tmp_path, monkeypatch):
         assert run.cfg.train_cfg.max_epochs == 1
         assert run.cfg.load_from == osp.join(str(tmp_path / 'out'), 'runs', '_pretrain',
                                              f'seed{run.seed}', 'epoch_3.pth')
+    # a run's identity does not depend on the output folder (so --resume-from
+    # matches the runs of a published report)
+    _, elsewhere = experiment.plan(loaded, str(tmp_path / 'other'), {})
+    assert [r.key for r in elsewhere] == [r.key for r in runs]
     # an archived pretrain result has no checkpoint: its arms would retrain it
     first = pretrains[0]
     os.makedirs(osp.dirname(first.archive))

@@ -20,10 +20,9 @@ leaves them running and the same command picks them up.
 
 Writes into ``--out`` (default ``work_dirs/experiments/SPEC_NAME``): ``runs.csv``,
 ``curves.csv``, ``report.md``, ``metrics.png``, ``paired_difference.png``,
-``learning_curves.png``, ``curves.png``, ``baseline_curve.png`` (stage 1, when the
-spec has a pretrain, then the baseline arm), ``runs/ARM/seedS/`` (each run's config,
-log, checkpoints and ``result.json``) and ``results/ARM/seedS.json`` (the results
-archive, which ``--resume-from`` reads).
+``learning_curves.png``, ``curves.png``, ``baseline_curve.png`` (stage 1, then the
+baseline arm), ``runs/ARM/seedS/`` (config, log, checkpoints, ``result.json``) and
+``results/ARM/seedS.json`` (the results archive, which ``--resume-from`` reads).
 """
 from __future__ import annotations
 
@@ -124,10 +123,10 @@ def _run(spec: ExperimentSpec, arm: Arm, seed: int, out: str, extra: dict,
     cfg.merge_from_dict(spec.run_options(arm, seed, extra))
     if spec.val_points:
         set_val_points(cfg, spec.val_points)
-    text = cfg.pretty_text
+    text = cfg.pretty_text  # the identity never holds a path of the output folder
     if pretrain is not None:
+        text += pretrain.key
         cfg.load_from = osp.join(pretrain.dir, f'epoch_{pretrain.cfg.train_cfg.max_epochs}.pth')
-        text = cfg.pretty_text + pretrain.key
     run_dir = osp.join(out, 'runs', arm.name, f'seed{seed}')
     cfg.work_dir = run_dir
     return Run(arm, seed, run_dir, cfg, hashlib.sha256(text.encode()).hexdigest()[:16],

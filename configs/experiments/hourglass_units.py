@@ -4,7 +4,7 @@ hourglass as large as the HRU one, 2 stacks, on the synthetic occlusion
 benchmark (MPII format), on the converging proxy.
 
 Arms, paired by seed: `res` (residual units, nearest upsampling; baseline),
-`hru` (HRUs in the seed's placement, nearest upsampling), `hru-deconv` (the
+`hru` (HRUs in the HRU report's placement, nearest upsampling), `hru-deconv` (the
 same HRUs, the hourglass's x2 upsamplings as 3x3 transposed convolutions)
 and `res-wide` (residual units at 148 features instead of 64: 0.98x the
 `hru` arm's parameters, so capacity and the unit's design come apart). Each

@@ -28,8 +28,9 @@ decay), and every arm of that seed starts from its last checkpoint
 over the final 10 epochs (1560 iterations, Adam 5e-4 -- the stock HRNet
 recipe's rate -- warm-up and cosine decay; D at its config's rate), where
 the baseline's curve is judged. From scratch, 20 epochs at 2e-3 left the
-baseline still gaining 7% per 2 epochs (baseline_probe.md), as the
-real recipe starts from ImageNet weights, not from nothing.
+baseline still gaining 13% over the last quarter
+(docs/evidence/hrgan_vs_hrnet/probes.md); the real recipe starts from
+ImageNet weights, not from nothing.
 
 The proxy (configs/experiments/_base_/proxy_coco_96x64.py) keeps the
 recipe's design (top-down HRNet, MSRA heatmaps, Adam, warm-up then cosine
@@ -39,10 +40,10 @@ HRNet: W18 widths, fewer modules and blocks), the input (96x64 instead of
 150k), the batch (16 instead of 32 per GPU x 4) and the schedule (30 + 10
 epochs instead of 210).
 
-Budget: with two runs side by side on 2 CPU cores (`--jobs 2`, one thread
-each) about 0.35 s per HRNet iteration, so about 28 minutes per pretrain
-and 9 per `hrnet` arm, 1.2x that with the small D and about 2.8x with the
-HRNet D: about 50 minutes of the machine per seed.
+Budget, measured on seeds 0 and 1 with two runs side by side on 2 CPU
+cores (`--jobs 2`, one thread each): 31-33 minutes per pretrain, 10-12 per
+`hrnet` arm, 15-17 with the small D, 12 for the conventional GAN and 34
+with the HRNet D (2.8x): about 55 minutes of the machine per seed.
 """
 _base_ = ['./_base_/occlusion_coco.py', './_base_/proxy_coco_96x64.py']
 

@@ -4,8 +4,9 @@
 # heatmaps), on the embedded synthetic COCO-format data. `make quickstart`
 # trains this config; hrgan_synthetic-coco_128x96_hrnet-d.py has the reference
 # discriminator scaled down. lambda_G 0.01: at this scale the adversarial
-# term's gradient is still only about 2e-3 (run mean) to 6e-3 (last value) of
-# the heatmap loss's (adv_grad_ratio; docs/evidence/hrgan_lambda_sweep).
+# term's gradient is only about 1.4e-2 (run mean over 1554 iterations of a
+# trained generator) of the heatmap loss's (adv_grad_ratio;
+# docs/evidence/hrgan_vs_hrnet, arm small-d_lg1e-2).
 _base_ = ['./hrnet_synthetic-coco_128x96.py', '../_base_/hrgan.py']
 
 model = dict(_base_.hrgan_model, lambda_g=1e-2,
@@ -16,7 +17,7 @@ model_wrapper_cfg = _base_.hrgan_model_wrapper_cfg
 # about 2.6e-3 per iteration here, so with 1e-3 k_t would move by about 2.6e-6
 # per iteration and stay near k_0 over this schedule's few hundred iterations
 # (the reference's ~2.5e5); with 1 it rises by about 0.38 in 148 iterations
-# (docs/evidence/hrgan_lambda_sweep).
+# and settles near 0.3-0.6 over 1554 (docs/evidence/hrgan_vs_hrnet).
 custom_hooks = _base_.custom_hooks + [  # the HRGAN hooks, curves sampled every 5 iterations
     dict(_base_.hrgan_hooks[0], lambda_k=1.0), dict(_base_.hrgan_hooks[1], interval=5),
     _base_.hrgan_hooks[2]]
