@@ -7,6 +7,7 @@ import os.path as osp
 import textwrap
 
 import pytest
+import torch
 from utils import QUICKSTART_COCO, QUICKSTART_HRGAN, REPO, run_tool, tiny_spec_options
 
 from hrgan_plugin.experiments.analysis import analyse
@@ -298,8 +299,9 @@ def test_changed_config_keeps_the_earlier_run(tmp_path, monkeypatch):
 
 
 def test_pretrain_run_is_shared_by_every_arm_of_its_seed(tmp_path, monkeypatch):
-    """A spec's `pretrain` is one run per seed; every arm of that seed loads
-    its last checkpoint, and a changed pretrain changes the arms' keys."""
+    """A spec's `pretrain` is one run per seed (or one shared run with
+    `pretrain_seed`); every arm of that seed loads its archived final
+    weights, and a changed pretrain changes the arms' keys."""
     monkeypatch.syspath_prepend(osp.join(REPO, 'tools'))
     import experiment
     spec = tmp_path / 'staged.py'
@@ -321,18 +323,34 @@ def test_pretrain_run_is_shared_by_every_arm_of_its_seed(tmp_path, monkeypatch):
         (0, 3, 0), (1, 3, 1)]
     for run in runs:
         assert run.cfg.train_cfg.max_epochs == 1
-        assert run.cfg.load_from == osp.join(str(tmp_path / 'out'), 'runs', '_pretrain',
-                                             f'seed{run.seed}', 'epoch_3.pth')
+        assert run.cfg.load_from == osp.join(str(tmp_path / 'out'), 'results', '_pretrain',
+                                             f'seed{run.seed}.pth')
     # a run's identity does not depend on the output folder (so --resume-from
     # matches the runs of a published report)
     _, elsewhere = experiment.plan(loaded, str(tmp_path / 'other'), {})
     assert [r.key for r in elsewhere] == [r.key for r in runs]
-    # an archived pretrain result has no checkpoint: its arms would retrain it
+    # a pretrain result without its archived weights (or with another
+    # config's) is retrained before its arms
     first = pretrains[0]
     os.makedirs(osp.dirname(first.archive))
     with open(first.archive, 'w') as f:
         json.dump(dict(key=first.key), f)
-    assert first.finished() and not first.trained_here()
+    assert first.finished() and not first.has_weights()
+    torch.save(dict(state_dict={}, meta=dict(key='another')), first.weights)
+    assert not first.has_weights()
+    torch.save(dict(state_dict={}, meta=dict(key=first.key)), first.weights)
+    assert first.has_weights() and not pretrains[1].has_weights()
+    # pretrain_seed: one pretrain run, loaded by the arms of every seed
+    spec.write_text(text + 'pretrain_seed = 7\n')
+    shared = load_spec(str(spec), REPO)
+    assert shared.pretrain_seeds == [7] and shared.stage1_seed(1) == 7
+    one, runs7 = experiment.plan(shared, str(tmp_path / 'out'), {})
+    assert [(p.seed, p.cfg.randomness.seed) for p in one] == [(7, 7)]
+    assert {r.cfg.load_from for r in runs7} == {one[0].weights}
+    assert [r.cfg.randomness.seed for r in runs7] == [0, 0, 1, 1]
+    spec.write_text(text.replace('pretrain = dict(', 'pretrain_ = dict(') + 'pretrain_seed = 0\n')
+    with pytest.raises(SpecError, match='pretrain_seed must be an integer and needs a pretrain'):
+        load_spec(str(spec), REPO)
     spec.write_text(text.replace("'train_cfg.max_epochs': 3", "'train_cfg.max_epochs': 4"))
     _, changed = experiment.plan(load_spec(str(spec), REPO), str(tmp_path / 'out'), {})
     assert all(a.key != b.key for a, b in zip(runs, changed))

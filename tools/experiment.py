@@ -104,16 +104,13 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def plan(spec: ExperimentSpec, out: str, extra: dict) -> tuple[list, list]:
-    """The spec's pretrain runs (one per seed, if any) and every (arm, seed)
+    """The spec's pretrain runs (one per seed or one shared, if any) and every (arm, seed)
     run, each with its merged config and identity key (a hash of the config
     text, and of its pretrain's key, so a changed spec reruns what it
     changed). Arms start from their seed's pretrain checkpoint."""
-    pretrains, runs = {}, []
-    for seed in spec.seeds:
-        if spec.pretrain is not None:
-            pretrains[seed] = _run(spec, spec.pretrain, seed, out, extra)
-        for arm in spec.arms:
-            runs.append(_run(spec, arm, seed, out, extra, pretrains.get(seed)))
+    pretrains = {s: _run(spec, spec.pretrain, s, out, extra) for s in spec.pretrain_seeds}
+    runs = [_run(spec, arm, seed, out, extra, pretrains.get(spec.stage1_seed(seed)))
+            for seed in spec.seeds for arm in spec.arms]
     return list(pretrains.values()), runs
 
 
@@ -126,7 +123,7 @@ def _run(spec: ExperimentSpec, arm: Arm, seed: int, out: str, extra: dict,
     text = cfg.pretty_text  # the identity never holds a path of the output folder
     if pretrain is not None:
         text += pretrain.key
-        cfg.load_from = osp.join(pretrain.dir, f'epoch_{pretrain.cfg.train_cfg.max_epochs}.pth')
+        cfg.load_from = pretrain.weights
     run_dir = osp.join(out, 'runs', arm.name, f'seed{seed}')
     cfg.work_dir = run_dir
     return Run(arm, seed, run_dir, cfg, hashlib.sha256(text.encode()).hexdigest()[:16],
@@ -147,7 +144,7 @@ def train_all(spec: ExperimentSpec, pending: list, jobs: int, device: str) -> li
     start = time.perf_counter()
     done = 0
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(execute, run, run_env(device, jobs, i),
+        futures = {pool.submit(execute, run, run_env(device, min(jobs, len(pending)), i),
                                spec.curves, spec.mechanism_samples): run
                    for i, run in enumerate(pending)}
         for future in as_completed(futures):
@@ -175,7 +172,8 @@ def train_local(spec: ExperimentSpec, pretrains: list, pending: list, jobs: int,
     returns the failures' messages."""
     failures = train_all(spec, pretrains, jobs, device)
     failed = {p.seed for p in pretrains if not p.finished()}
-    return failures + train_all(spec, [r for r in pending if r.seed not in failed], jobs, device)
+    ready = [r for r in pending if spec.stage1_seed(r.seed) not in failed]
+    return failures + train_all(spec, ready, jobs, device)
 
 
 def run_env(device: str, jobs: int, slot: int) -> dict:
@@ -277,10 +275,10 @@ def main(argv=None) -> int:
     pending = [r for r in runs if not r.finished()]
     print(f'{spec.name}: {len(spec.arms)} arms x {len(spec.seeds)} seeds = {len(runs)} runs; '
           f'{len(runs) - len(pending)} finished, {len(pending)} to run', flush=True)
-    # a pretrain is (re)trained when an arm of its seed still has to run
-    # (its checkpoint, which archived results do not keep)
-    pending_pretrains = [p for p in pretrains if not p.trained_here()
-                         and any(r.seed == p.seed for r in pending)]
+    # a pretrain is (re)trained when an arm that loads it still has to run
+    # and its archived weights are missing
+    pending_pretrains = [p for p in pretrains if not p.has_weights()
+                         and any(spec.stage1_seed(r.seed) == p.seed for r in pending)]
     if pending_pretrains:
         print(f'{len(pending_pretrains)} pretrain run(s) ({spec.pretrain.config}) first',
               flush=True)

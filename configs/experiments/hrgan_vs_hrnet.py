@@ -21,29 +21,39 @@ Boundary equilibrium: gamma 0.5, lambda_k 1, k_0 0 (the quickstart's).
 Mechanism check: the discriminator's plausibility ratio (its reconstruction
 error on implausible vs real ground-truth heatmaps).
 
-Stage 1 is shared: per seed, one `pretrain` run trains the reduced HRNet
-from scratch (30 epochs, Adam 2e-3 after a 100-iteration warm-up, cosine
-decay), and every arm of that seed starts from its last checkpoint
-(`load_from`; the discriminators start untrained), so the arms differ only
-over the final 10 epochs (1560 iterations, Adam 5e-4 -- the stock HRNet
-recipe's rate -- warm-up and cosine decay; D at its config's rate), where
-the baseline's curve is judged. From scratch, 20 epochs at 2e-3 left the
-baseline still gaining 13% over the last quarter
-(docs/evidence/hrgan_vs_hrnet/probes.md); the real recipe starts from
-ImageNet weights, not from nothing.
+Stage 1 is one long run shared by every seed (`pretrain_seed = 0`): the
+reduced HRNet trained from scratch for 120 epochs (18720 iterations, Adam
+2e-3 after a 100-iteration warm-up, cosine decay), whose final weights
+(published in results/_pretrain/seed0.pth) every arm of every seed loads
+(`load_from`; the discriminators start untrained). The arms then differ
+only over the final 10 epochs (1560 iterations, Adam 2e-4 for G with
+warm-up and cosine decay; D at its config's rate), where the baseline's
+curve is judged; the seeds pair the arms' initialisation of D and their
+data order. Why so: the validation curve of a from-scratch run grows about
+like log(iterations) (docs/evidence/hrgan_vs_hrnet/probes.md: +13% over
+the last quarter after 20 epochs, and after a 30-epoch stage 1 a 10-epoch
+stage 2 at 5e-4 still gained +3.2% over its last quarter), so the gain
+left in stage 2 shrinks with stage 1's length: 1560 iterations after
+18720 add log(20280/18720) = 0.08 of a doubling. Stage 2's rate, 2e-4, lies
+between the recipe's 5e-4 and its final 5e-5 step, the phase of the real
+recipe stage 2 stands for. The real recipe trains the GAN from ImageNet
+weights for all 210 epochs; here the adversarial term acts only in the
+last 10 epochs, on a nearly converged generator.
 
 The proxy (configs/experiments/_base_/proxy_coco_96x64.py) keeps the
 recipe's design (top-down HRNet, MSRA heatmaps, Adam, warm-up then cosine
 decay, COCO AP on ground-truth boxes) and scales the network (reduced
 HRNet: W18 widths, fewer modules and blocks), the input (96x64 instead of
 256x192, heatmaps 24x16), the data (2483 rendered people instead of COCO's
-150k), the batch (16 instead of 32 per GPU x 4) and the schedule (30 + 10
+150k), the batch (16 instead of 32 per GPU x 4) and the schedule (120 + 10
 epochs instead of 210).
 
-Budget, measured on seeds 0 and 1 with two runs side by side on 2 CPU
-cores (`--jobs 2`, one thread each): 31-33 minutes per pretrain, 10-12 per
-`hrnet` arm, 15-17 with the small D, 12 for the conventional GAN and 34
-with the HRNet D (2.8x): about 55 minutes of the machine per seed.
+Budget, estimated before the grid from the seed-0/1 runs of the earlier
+design (30-epoch stage 1 per seed, arms at 5e-4; two runs side by side on
+2 CPU cores): stage 1 alone with both cores, about 80 minutes, once; per
+seed, the five arms take 10-12 (hrnet), 15-17 (each small D), 12
+(conventional) and 34 (HRNet D) minutes of one core, so about 45 minutes
+of the machine with two side by side: about 5 hours for 5 seeds.
 """
 _base_ = ['./_base_/occlusion_coco.py', './_base_/proxy_coco_96x64.py']
 
@@ -51,7 +61,7 @@ _qs = 'configs/quickstart/'
 _hrgan = _qs + 'hrgan_synthetic-coco_128x96.py'
 
 
-_lr = 5e-4  # stage 2: the generator's rate (D keeps its config's, 8e-5)
+_lr = 2e-4  # stage 2: the generator's rate (D keeps its config's, 8e-5)
 
 
 def _gan(config, lambda_g):
@@ -84,9 +94,10 @@ metrics = {
 curves = ['loss_kpt', 'loss_adv', 'adv_grad_ratio', 'k_t']
 
 pretrain = dict(config=_qs + 'hrnet_synthetic-coco_128x96.py',
-                cfg_options={'train_cfg.max_epochs': 30, 'param_scheduler.1.end': 30,
+                cfg_options={'train_cfg.max_epochs': 120, 'param_scheduler.1.end': 120,
                              'optim_wrapper.optimizer.lr': 2e-3,
-                             'default_hooks.checkpoint.interval': 30})
+                             'default_hooks.checkpoint.interval': 120})
+pretrain_seed = 0  # one stage 1, shared by the arms of every seed
 schedule = {
     'train_cfg.max_epochs': 10,
     'param_scheduler.1.end': 10,

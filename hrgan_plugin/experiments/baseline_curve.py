@@ -36,14 +36,13 @@ def draw_baseline_curve(spec: ExperimentSpec, results: list, pretrain: list):
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(2 * 3.4 + 0.8, 3.4), layout='constrained')
     colour = plt.get_cmap('tab10')(0)
+    for i, first in enumerate(c for c in stage1.values() if c):
+        its = sorted(first)
+        ax.plot(its, [first[it] for it in its], color='grey', lw=1, alpha=0.8,
+                label=None if i else 'stage 1 (pretrain)')
+        ax.axvline(its[-1], color='grey', lw=0.8, ls='--')
     for i, seed in enumerate(sorted(arm)):
-        first = stage1.get(seed, {})
-        start = offset.get(seed, 0)
-        if first:
-            its = sorted(first)
-            ax.plot(its, [first[it] for it in its], color='grey', lw=1, alpha=0.8,
-                    label=None if i else 'stage 1 (pretrain)')
-            ax.axvline(start, color='grey', lw=0.8, ls='--')
+        start = offset.get(spec.stage1_seed(seed), 0)
         its = sorted(arm[seed])
         ax.plot([start + it for it in its], [arm[seed][it] for it in its], color=colour, lw=1.2,
                 alpha=0.9, label=None if i else spec.baseline)

@@ -19,7 +19,7 @@ from typing import Optional
 from mmengine.config import Config
 
 from .results import RunFailed, read_scalars, summarise_run
-from .spec import Arm, ExperimentSpec, SpecError
+from .spec import PRETRAIN, Arm, ExperimentSpec, SpecError
 
 
 @dataclass
@@ -56,14 +56,32 @@ class Run:
     def finished(self) -> bool:
         return self.result() is not None
 
-    def trained_here(self) -> bool:
-        """Finished in its own folder, so its checkpoints are there (what
-        the arms of a pretrain's seed load)."""
-        try:
-            with open(self.result_file) as f:
-                return json.load(f).get('key') == self.key
-        except (OSError, ValueError):
+    @property
+    def weights(self) -> Optional[str]:
+        """``OUT/results/ARM/seedS.pth``: a pretrain's final weights, kept
+        with its result (and published with it), which the arms load."""
+        return None if self.archive is None else osp.splitext(self.archive)[0] + '.pth'
+
+    def has_weights(self) -> bool:
+        """Its archived weights are there and come from exactly this config."""
+        if self.weights is None or not osp.isfile(self.weights):
             return False
+        import torch
+        meta = torch.load(self.weights, map_location='cpu', weights_only=True).get('meta', {})
+        return meta.get('key') == self.key
+
+
+def archive_weights(run: Run) -> None:
+    """Keep the model weights of ``run``'s last checkpoint (no optimizer
+    state) in ``run.weights``, tagged with the run's key."""
+    import torch
+    with open(osp.join(run.dir, 'last_checkpoint')) as f:
+        checkpoint = torch.load(f.read().strip(), map_location='cpu', weights_only=False)
+    os.makedirs(osp.dirname(run.weights), exist_ok=True)
+    torch.save(dict(state_dict=checkpoint['state_dict'],
+                    meta=dict(key=run.key, iter=checkpoint['meta'].get('iter'))),
+               run.weights + '.tmp')
+    os.replace(run.weights + '.tmp', run.weights)
 
 
 def set_val_points(cfg: Config, points: int) -> None:
@@ -160,6 +178,8 @@ def train_prepared(run: Run, env: dict, curve_keys: list, mechanism_samples: int
     result = dict(arm=run.arm.name, seed=run.seed, key=run.key, wall_s=wall,
                   **summarise_run(read_scalars(run.dir), curve_keys))
     result['metrics'].update(mechanism_checks(run, env, mechanism_samples, tools_dir))
+    if run.arm.name == PRETRAIN and run.archive:
+        archive_weights(run)  # before the result: a result means its weights are there
     for path in filter(None, (run.result_file, run.archive)):
         os.makedirs(osp.dirname(path), exist_ok=True)
         with open(path + '.tmp', 'w') as f:

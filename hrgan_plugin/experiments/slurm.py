@@ -192,9 +192,10 @@ def run_on_slurm(spec, pretrains: list, pending: list, out: str, options: SlurmO
     arms_picked, arms_new = split(pending)
     pre = pre_picked + (submit(pre_new, spec, out, options, tools_dir) if pre_new else [])
     pretrain_of = {t.run.seed: t.id for t in pre}
-    groups: dict = {}  # one array per seed that waits for a pretrain, one for the rest
+    groups: dict = {}  # one array per pretrain seed waited for, one for the rest
     for run in arms_new:
-        groups.setdefault(run.seed if run.seed in pretrain_of else None, []).append(run)
+        seed = spec.stage1_seed(run.seed)
+        groups.setdefault(seed if seed in pretrain_of else None, []).append(run)
     tasks = pre + arms_picked
     for seed, runs in groups.items():
         tasks += submit(runs, spec, out, options, tools_dir,

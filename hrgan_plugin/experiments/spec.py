@@ -16,6 +16,7 @@ A spec (kept under ``configs/experiments/``) sets::
     curves = ['loss_kpt', 'k_t']    # logged scalars plotted over training
     data = dict(root='data/x', preset='occlusion', num_train=1000, num_val=150)
     pretrain = dict(config='configs/...py', cfg_options=dict(...))
+    pretrain_seed = 0               # one pretrain, shared by every seed's arms
 
 ``primary`` must be one of ``metrics``; every other metric is exploratory.
 ``contrasts`` is optional: pairs of arms compared on the primary metric
@@ -29,7 +30,10 @@ optional: a metric whose every value lies in [0, 1] is taken as a rate in
 ``pretrain`` is optional: a run trained once per seed before the arms
 (options: ``schedule``, ``cfg_options``, its own ``cfg_options``, the seed),
 whose last checkpoint every arm of that seed starts from (``load_from``), so
-the arms share one stage-1 pose net. ``data`` is optional: when given, the
+the arms share one stage-1 pose net. ``pretrain_seed`` is optional: when
+given, a single pretrain run with that seed serves the arms of every seed
+(one long stage 1 instead of one per seed; the seeds then differ in stage 2
+only). ``data`` is optional: when given, the
 synthetic dataset is written there first (once). A run's config is its
 arm's config merged with, in order, ``schedule``, ``cfg_options``, the arm's
 ``cfg_options``, the command line's ``--cfg-options`` and ``randomness.seed``.
@@ -79,10 +83,22 @@ class ExperimentSpec:
     bounds: dict = field(default_factory=dict)
     mechanism_samples: Optional[int] = None
     contrasts: list = field(default_factory=list)  # [(arm, reference), ...]
+    pretrain_seed: Optional[int] = None  # one shared pretrain run with this seed
 
     def __post_init__(self):
         if self.primary is None:
             self.primary = next(iter(self.metrics))
+
+    @property
+    def pretrain_seeds(self) -> list:
+        """The seeds of the pretrain runs: one per seed, or the shared one."""
+        if self.pretrain is None:
+            return []
+        return list(self.seeds) if self.pretrain_seed is None else [self.pretrain_seed]
+
+    def stage1_seed(self, seed: int) -> int:
+        """The seed of the pretrain run whose checkpoint ``seed``'s arms load."""
+        return seed if self.pretrain_seed is None else self.pretrain_seed
 
     def run_options(self, arm: Arm, seed: int, extra: Optional[dict] = None) -> dict:
         """The merged ``--cfg-options`` of one run (later keys win)."""
@@ -168,6 +184,11 @@ def load_spec(path: str, repo_root: str = '.') -> ExperimentSpec:
             for c in contrasts):
         raise SpecError(f'{path}: contrasts must be a list of (arm, reference) pairs of two '
                         f'different arms among {names}, got {contrasts!r}')
+    pretrain_seed = _plain(cfg.get('pretrain_seed'))
+    if pretrain_seed is not None and (pretrain is None or not isinstance(pretrain_seed, int)
+                                      or isinstance(pretrain_seed, bool)):
+        raise SpecError(f'{path}: pretrain_seed must be an integer and needs a pretrain, got '
+                        f'{pretrain_seed!r}')
     data = _plain(cfg.get('data'))
     if data is not None and (not isinstance(data, dict) or 'root' not in data):
         raise SpecError(f"{path}: data must be a dict with 'root' (and preset, num_train, "
@@ -179,7 +200,7 @@ def load_spec(path: str, repo_root: str = '.') -> ExperimentSpec:
         cfg_options=dict(_plain(cfg.get('cfg_options', {}))),
         curves=list(_plain(cfg.get('curves', []))), data=data, pretrain=pretrain,
         primary=primary, val_points=val_points, mechanism_samples=mechanism_samples,
-        contrasts=[tuple(c) for c in contrasts],
+        contrasts=[tuple(c) for c in contrasts], pretrain_seed=pretrain_seed,
         bounds={k: tuple(map(float, v)) for k, v in bounds.items()})
 
 
