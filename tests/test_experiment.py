@@ -359,6 +359,33 @@ def test_pretrain_run_is_shared_by_every_arm_of_its_seed(tmp_path, monkeypatch):
         load_spec(str(spec), REPO)
 
 
+def test_pretrain_weights_are_archived_without_optimizer_state(tmp_path):
+    """A finished pretrain's last checkpoint is kept as its model weights
+    only, tagged with the run's key, beside its archived result."""
+    from mmengine.config import Config
+
+    from hrgan_plugin.experiments.results import RunFailed
+    from hrgan_plugin.experiments.runs import Run, archive_weights
+    run_dir = tmp_path / 'runs' / '_pretrain' / 'seed3'
+    run_dir.mkdir(parents=True)
+    weight = torch.arange(6, dtype=torch.float32).reshape(2, 3)
+    torch.save(dict(state_dict={'backbone.w': weight}, meta=dict(iter=18720, epoch=120),
+                    optimizer={'state': {0: {'exp_avg': torch.ones(2, 3)}}}),
+               run_dir / 'epoch_120.pth')
+    run = Run(Arm('_pretrain', QUICKSTART_COCO), 3, str(run_dir), Config(), 'k3',
+              archive=str(tmp_path / 'results' / '_pretrain' / 'seed3.json'))
+    assert run.weights == str(tmp_path / 'results' / '_pretrain' / 'seed3.pth')
+    assert not run.has_weights()
+    with pytest.raises(RunFailed, match=r'_pretrain seed 3: no checkpoint in .*seed3'):
+        archive_weights(run)
+    (run_dir / 'last_checkpoint').write_text(str(run_dir / 'epoch_120.pth'))
+    archive_weights(run)
+    kept = torch.load(run.weights, weights_only=True)
+    assert set(kept) == {'state_dict', 'meta'} and kept['meta'] == dict(key='k3', iter=18720)
+    assert torch.equal(kept['state_dict']['backbone.w'], weight)
+    assert run.has_weights() and not os.path.exists(run.weights + '.tmp')
+
+
 def test_learned_distributions_average_over_seeds(tmp_path):
     """Per arm, the seeds' first line, last pre-training line and last line,
     averaged, for the distributions the arm's split learns, in units."""

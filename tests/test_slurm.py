@@ -319,8 +319,8 @@ def test_mim_slurm_launcher_needs_a_gpu(slurm_cluster, synthetic_root, tmp_path)
 
 
 STUB_TRAIN = '''\
-"""Stands in for tools/train.py: coco/AP = stub_value after a second;
-fails (exit 1) for a config with stub_fail."""
+"""Stands in for tools/train.py: coco/AP = stub_value after a second, and
+an empty checkpoint; fails (exit 1) for a config with stub_fail."""
 import json, os, re, sys, time
 config, work_dir = sys.argv[1], sys.argv[sys.argv.index('--work-dir') + 1]
 text = open(config).read()
@@ -332,6 +332,10 @@ os.makedirs(os.path.join(work_dir, '20000101_000000', 'vis_data'))
 with open(os.path.join(work_dir, '20000101_000000', 'vis_data', 'scalars.json'), 'w') as f:
     f.write(json.dumps(dict(iter=1, loss_kpt=1.0)) + '\\n')
     f.write(json.dumps({'coco/AP': float(value.group(1) if value else 0), 'step': 1}) + '\\n')
+import torch  # a checkpoint, as mmengine's CheckpointHook leaves one
+torch.save(dict(state_dict={}, meta=dict(iter=1)), os.path.join(work_dir, 'epoch_1.pth'))
+with open(os.path.join(work_dir, 'last_checkpoint'), 'w') as f:
+    f.write(os.path.join(work_dir, 'epoch_1.pth'))
 '''
 
 

@@ -2,12 +2,16 @@
 random augmentation at convergence on the synthetic occlusion benchmark
 (MPII format), on the converging proxy.
 
-Stage 1 is shared: per seed, one `pretrain` run trains the quickstart reduced
-HRNet with mmpose's random augmentation to convergence (the same schedule
-as the other specs' baselines: 20 epochs, warm-up then cosine decay); every
-arm of that seed starts from its last checkpoint (`load_from`), so the arms
-are paired and stage 1 is paid once. Arms, 10 further epochs each (1560
-pose-net updates, Adam 5e-4, the stock HRNet recipe's rate, cosine decay):
+Stage 1 is one long run shared by every seed (`pretrain_seed = 0`, as in
+hrgan_vs_hrnet and for the same reason: a from-scratch curve grows about
+like log(iterations), so only a long stage 1 leaves stage 2 near its
+plateau): the quickstart reduced HRNet with mmpose's random augmentation,
+120 epochs (18720 iterations, Adam 2e-3 after a warm-up, cosine decay).
+Every arm of every seed starts from its final weights (`load_from`;
+published in results/_pretrain/seed0.pth), so the arms are paired and
+stage 1 is paid once. Arms, 10 further epochs each (1560 pose-net updates,
+Adam 2e-4 -- between the HRNet recipe's 5e-4 and its final 5e-5 step --
+with warm-up and cosine decay):
 `random`, random augmentation only (baseline); `asr_aho`,
 AdversarialAugmentationHook with 300 augmentation-net updates on the frozen
 pose net first (stage 2, a phase of its own before the first epoch: it
@@ -26,15 +30,16 @@ paper's design (pose pre-training, agent pre-training on the frozen pose
 net, joint training; the augmentation net's sizes and optimisers) and
 scales the pose network (the reduced HRNet from scratch instead of a
 stacked hourglass), the input (96x96 instead of 256x256), the data (2483
-rendered people instead of MPII's 25k), the batch (16) and the stages (20
+rendered people instead of MPII's 25k), the batch (16) and the stages (120
 + 10 epochs, 300 agent updates instead of 1800).
 
 Budget (estimated before the grid: 96x96 costs about 1.5x the COCO proxy's
-96x64 iteration, and ASR + AHO about 2.06x an HRNet iteration,
-docs/benchmarks/asr_aho_overhead.md): with two runs side by side on 2 CPU
-cores (`--jobs 2`), about 26 minutes per pretrain, 13 per `random` arm and
-27 per adversarial arm, about 2 hours of a run slot per seed, so about 5
-hours of the machine for 5 seeds.
+96x64 iteration, 0.24 s with both cores, and ASR + AHO about 2.06x an HRNet
+iteration, docs/benchmarks/asr_aho_overhead.md): stage 1 alone with both
+cores about 2 hours, once; per seed, with two runs side by side on 2 CPU
+cores (`--jobs 2`), about 13 minutes per `random` arm and 27 per
+adversarial arm, about 47 minutes of the machine, so about 6 hours in all
+for 5 seeds.
 """
 _base_ = ['./_base_/occlusion_mpii.py', './_base_/proxy_mpii_96x96.py']
 
@@ -43,9 +48,10 @@ _adv_config = 'configs/quickstart/hrnet_asr-aho_synthetic-mpii_128x128.py'
 _stages = {'custom_hooks.4.pose_pretrain_epochs': 0, 'custom_hooks.4.agent_pretrain_iters': 300,
            'custom_hooks.4.log_interval': 50}
 pretrain = dict(config='configs/quickstart/hrnet_synthetic-mpii_128x128.py',
-                cfg_options={'train_cfg.max_epochs': 20, 'param_scheduler.1.end': 20,
+                cfg_options={'train_cfg.max_epochs': 120, 'param_scheduler.1.end': 120,
                              'optim_wrapper.optimizer.lr': 2e-3,
-                             'default_hooks.checkpoint.interval': 20})
+                             'default_hooks.checkpoint.interval': 120})
+pretrain_seed = 0  # one stage 1, shared by the arms of every seed
 arms = dict(
     random=dict(config='configs/quickstart/hrnet_synthetic-mpii_128x128.py'),
     asr_aho=dict(config=_adv_config, cfg_options=_stages),
@@ -60,7 +66,7 @@ curves = ['loss_kpt', 'aug_kl', 'aug_harder']
 schedule = {
     'train_cfg.max_epochs': 10,
     'param_scheduler.1.end': 10,
-    'optim_wrapper.optimizer.lr': 5e-4,
+    'optim_wrapper.optimizer.lr': 2e-4,
     'train_dataloader.batch_size': 16,
     'default_hooks.checkpoint.interval': 10,
 }

@@ -75,7 +75,11 @@ def archive_weights(run: Run) -> None:
     """Keep the model weights of ``run``'s last checkpoint (no optimizer
     state) in ``run.weights``, tagged with the run's key."""
     import torch
-    with open(osp.join(run.dir, 'last_checkpoint')) as f:
+    pointer = osp.join(run.dir, 'last_checkpoint')
+    if not osp.isfile(pointer):
+        raise RunFailed(f'{run.label}: no checkpoint in {run.dir} (last_checkpoint) to keep '
+                        'for the arms that load it')
+    with open(pointer) as f:
         checkpoint = torch.load(f.read().strip(), map_location='cpu', weights_only=False)
     os.makedirs(osp.dirname(run.weights), exist_ok=True)
     torch.save(dict(state_dict=checkpoint['state_dict'],
