@@ -108,14 +108,15 @@ def plan(spec: ExperimentSpec, out: str, extra: dict) -> tuple[list, list]:
     run, each with its merged config and identity key (a hash of the config
     text, and of its pretrain's key, so a changed spec reruns what it
     changed). Arms start from their seed's pretrain checkpoint."""
-    pretrains = {s: _run(spec, spec.pretrain, s, out, extra) for s in spec.pretrain_seeds}
-    runs = [_run(spec, arm, seed, out, extra, pretrains.get(spec.stage1_seed(seed)))
+    pretrains = {s: make_run(spec, spec.pretrain, s, out, extra) for s in spec.pretrain_seeds}
+    runs = [make_run(spec, arm, seed, out, extra, pretrains.get(spec.stage1_seed(seed)))
             for seed in spec.seeds for arm in spec.arms]
     return list(pretrains.values()), runs
 
 
-def _run(spec: ExperimentSpec, arm: Arm, seed: int, out: str, extra: dict,
-         pretrain: Run | None = None) -> Run:
+def make_run(spec: ExperimentSpec, arm: Arm, seed: int, out: str, extra: dict,
+             pretrain: Run | None = None) -> Run:
+    """One (arm, seed) run under ``out``, starting from ``pretrain``'s weights."""
     cfg = Config.fromfile(osp.join(REPO, arm.config))
     cfg.merge_from_dict(spec.run_options(arm, seed, extra))
     if spec.val_points:

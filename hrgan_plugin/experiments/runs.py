@@ -179,7 +179,9 @@ def train_prepared(run: Run, env: dict, curve_keys: list, mechanism_samples: int
     wall = time.perf_counter() - start
     if proc.returncode:
         raise RunFailed(f'{run.label} failed (exit {proc.returncode}); see {log}')
-    result = dict(arm=run.arm.name, seed=run.seed, key=run.key, wall_s=wall,
+    import torch
+    threads = int(env.get('OMP_NUM_THREADS') or torch.get_num_threads())
+    result = dict(arm=run.arm.name, seed=run.seed, key=run.key, wall_s=wall, threads=threads,
                   **summarise_run(read_scalars(run.dir), curve_keys))
     result['metrics'].update(mechanism_checks(run, env, mechanism_samples, tools_dir))
     if run.arm.name == PRETRAIN and run.archive:

@@ -1,0 +1,69 @@
+"""tools/reproduce.py: one published (arm, seed) trained again and compared
+with its committed metrics."""
+import json
+import math
+import textwrap
+
+from utils import QUICKSTART_COCO, REPO, run_tool, tiny_spec_options
+
+
+def test_reproduce_retrains_one_run_and_compares_every_metric(synthetic_root, tmp_path):
+    """A tiny spec with a shared stage 1 is run and published; the arm's
+    rerun from the published stage-1 weights, at the recorded thread count,
+    gives the same metrics (exit 0); an unknown arm or seed, or a result of
+    another config, is refused before any training (exit 2)."""
+    spec = tmp_path / 'tiny.py'
+    spec.write_text(textwrap.dedent(f'''\
+        """Tiny synthetic check."""
+        pretrain = dict(config={QUICKSTART_COCO!r})
+        pretrain_seed = 0
+        arms = dict(hrnet=dict(config={QUICKSTART_COCO!r}))
+        baseline = 'hrnet'
+        seeds = [1]
+        metrics = {{'coco/AP': 'higher', 'occlusion/PCK': 'higher'}}
+        primary = 'coco/AP'
+        schedule = {{'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 1,
+                     'train_dataloader.batch_size': 8}}
+        cfg_options = {tiny_spec_options(synthetic_root)!r}
+        '''))
+    out = tmp_path / 'out'
+    proc = run_tool('tools/experiment.py', str(spec), '--out', str(out), '--jobs', '2')
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    committed = out / 'results' / 'hrnet' / 'seed1.json'
+    result = json.loads(committed.read_text())
+    assert result['threads'] == 2  # a run alone takes both of --jobs 2's slots
+    assert (out / 'results' / '_pretrain' / 'seed0.pth').is_file()
+
+    args = ['tools/reproduce.py', str(spec), 'hrnet', '1', '--from', str(out)]
+    proc = run_tool(*args, '--out', str(tmp_path / 're'))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert 'hrnet seed 1: training again with 2 thread(s)' in proc.stdout
+    n = len(result['metrics'])
+    assert f'reproduced: all {n} metrics within 0 of {committed}' in proc.stdout
+    assert 'iterations 2 -> 2' in proc.stdout
+
+    proc = run_tool('tools/reproduce.py', str(spec), 'nope', '1', '--from', str(out))
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines()[-1] == (
+        f"error: {spec}: no arm 'nope'; the arms are ['_pretrain', 'hrnet']")
+    proc = run_tool('tools/reproduce.py', str(spec), 'hrnet', '3', '--from', str(out))
+    assert proc.returncode == 2 and 'no published result for hrnet seed 3' in proc.stderr
+    committed.write_text(json.dumps(dict(result, key='0123')))
+    proc = run_tool(*args)
+    assert proc.returncode == 2
+    assert 'published for another config (key 0123' in proc.stderr
+    assert 'the spec or its configs changed since' in proc.stderr
+
+
+def test_compare_names_every_metric_that_differs_or_is_missing(monkeypatch):
+    """|difference| per metric over both results; beyond the tolerance, or
+    present in one result only, a metric disagrees."""
+    monkeypatch.syspath_prepend(f'{REPO}/tools')
+    from reproduce import compare
+    rows, bad = compare({'AP': 0.5, 'PCK': 80.0, 'gone': 1.0},
+                        {'AP': 0.5, 'PCK': 80.25, 'new': 2.0}, tol=0.1)
+    assert [r[0] for r in rows] == ['AP', 'PCK', 'gone', 'new']
+    assert rows[0][3] == 0.0 and rows[1][3] == 0.25
+    assert math.isnan(rows[2][2]) and math.isnan(rows[3][1])
+    assert bad == ['PCK', 'gone', 'new']
+    assert compare({'PCK': 80.0}, {'PCK': 80.25}, tol=0.25)[1] == []

@@ -1,0 +1,131 @@
+"""Retrain one published (arm, seed) of an experiment and compare its metrics
+with the committed ones.
+
+Example::
+
+    python tools/reproduce.py configs/experiments/hrgan_vs_hrnet.py hrnet 0
+    python tools/reproduce.py SPEC ARM SEED --from docs/evidence/SPEC --out DIR
+
+The run is trained from scratch exactly as ``tools/experiment.py`` trains it
+(``tools/train.py`` on the merged config; an arm of a spec with a
+``pretrain`` starts from the published stage-1 weights,
+``results/_pretrain/seedS.pth``), on the CPU with the thread count recorded
+with the committed result (the grids run one thread per run, ``--jobs 2`` on
+2 cores; ``--threads`` overrides it). Every final metric is then compared
+with the committed result. CPU runs repeat bit for bit at the same thread
+count on the same kind of machine; another CPU may round differently.
+
+Exit status: 0 when every metric agrees within ``--tol`` (default 0, i.e.
+exactly), 1 when one does not, 2 when the run cannot be reproduced as asked
+(unknown arm, nothing published, a spec changed since).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import os.path as osp
+import shutil
+import sys
+
+from experiment import REPO, execute, make_run
+
+from hrgan_plugin.experiments.runs import ensure_data, fmt_s
+from hrgan_plugin.experiments.spec import PRETRAIN, SpecError, load_spec
+
+DEFAULT_THREADS = 1  # results written before the thread count was recorded come from --jobs 2
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('spec', help='experiment spec (configs/experiments/*.py)')
+    parser.add_argument('arm', help=f'an arm of the spec (or {PRETRAIN}, its stage 1)')
+    parser.add_argument('seed', type=int)
+    parser.add_argument('--from', dest='published', metavar='DIR',
+                        help='the published report (default docs/evidence/SPEC_NAME)')
+    parser.add_argument('--out', help='output folder (default work_dirs/reproduce/SPEC_NAME)')
+    parser.add_argument('--threads', type=int,
+                        help='CPU threads (default: as recorded with the committed result)')
+    parser.add_argument('--tol', type=float, default=0.0,
+                        help='largest absolute difference accepted per metric (default 0)')
+    return parser.parse_args(argv)
+
+
+def compare(committed: dict, rerun: dict, tol: float) -> tuple[list, list]:
+    """Table rows (metric, committed, rerun, |difference|) over every metric
+    of either result, and the metrics that disagree by more than ``tol`` or
+    are missing from one of them."""
+    rows, bad = [], []
+    for name in sorted(set(committed) | set(rerun)):
+        a, b = committed.get(name, math.nan), rerun.get(name, math.nan)
+        diff = abs(a - b)
+        rows.append((name, a, b, diff))
+        if not diff <= tol:  # NaN (a missing metric) disagrees too
+            bad.append(name)
+    return rows, bad
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+
+    def fail(message: str) -> int:
+        print(f'error: {message}', file=sys.stderr)
+        return 2
+
+    try:
+        spec = load_spec(args.spec, REPO)
+    except SpecError as err:
+        return fail(str(err))
+    published = args.published or osp.join(REPO, 'docs', 'evidence', spec.name)
+    out = args.out or osp.join(REPO, 'work_dirs', 'reproduce', spec.name)
+    arms = {a.name: a for a in spec.arms}
+    if spec.pretrain is not None:
+        arms[PRETRAIN] = spec.pretrain
+    if args.arm not in arms:
+        return fail(f'{args.spec}: no arm {args.arm!r}; the arms are {sorted(arms)}')
+    committed_file = osp.join(published, 'results', args.arm, f'seed{args.seed}.json')
+    if not osp.isfile(committed_file):
+        return fail(f'{committed_file}: no published result for {args.arm} seed {args.seed}')
+    with open(committed_file) as f:
+        committed = json.load(f)
+
+    pretrain = None
+    if spec.pretrain is not None and args.arm != PRETRAIN:
+        pretrain = make_run(spec, spec.pretrain, spec.stage1_seed(args.seed), out, {})
+        source = osp.join(published, 'results', PRETRAIN, osp.basename(pretrain.weights))
+        if not osp.isfile(source):
+            return fail(f'{source}: the stage-1 weights this arm starts from are not published')
+        os.makedirs(osp.dirname(pretrain.weights), exist_ok=True)
+        shutil.copy2(source, pretrain.weights)
+        if not pretrain.has_weights():
+            return fail(f'{source}: stage-1 weights of another config than the spec\'s pretrain')
+    run = make_run(spec, arms[args.arm], args.seed, out, {}, pretrain)
+    if committed.get('key') != run.key:
+        return fail(f'{committed_file}: published for another config (key '
+                    f'{committed.get("key")}, the spec now gives {run.key}): the spec or its '
+                    'configs changed since')
+    try:
+        ensure_data(spec, REPO)
+    except SpecError as err:
+        return fail(str(err))
+    threads = args.threads or committed.get('threads') or DEFAULT_THREADS
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS=str(threads))
+    print(f'{run.label}: training again with {threads} thread(s) into {run.dir}', flush=True)
+    result = execute(run, env, spec.curves, spec.mechanism_samples)
+    rows, bad = compare(committed['metrics'], result['metrics'], args.tol)
+    print(f'{"metric":<34} {"committed":>14} {"rerun":>14} {"|difference|":>13}')
+    for name, a, b, diff in rows:
+        print(f'{name:<34} {a:>14.8g} {b:>14.8g} {diff:>13.3g}')
+    print(f'iterations {committed.get("iters")} -> {result["iters"]}; wall '
+          f'{fmt_s(committed.get("wall_s", 0))} -> {fmt_s(result["wall_s"])}')
+    if bad or committed.get('iters') != result['iters']:
+        print(f'NOT REPRODUCED: {", ".join(bad) or "iterations"} differ by more than '
+              f'{args.tol:g}', file=sys.stderr)
+        return 1
+    print(f'reproduced: all {len(rows)} metrics within {args.tol:g} of {committed_file}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
