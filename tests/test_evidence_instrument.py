@@ -206,8 +206,19 @@ def test_baseline_curve_follows_stage_one(tmp_path):
     assert layout_problems(fig) == []
     plt.close(fig)
     assert stage_summary(spec, pretrain) == (
-        '- stage 1 (`pretrain`, 1000 iterations) ended at AP 0.42 (mean of 5 seed(s), range '
+        '- stage 1 (`pretrain`, 1000 iterations) ended at AP 0.42 (mean of 5 seeds, range '
         '0.4 to 0.44); the arms start there')
+    # one stage 1 shared by every seed (pretrain_seed): drawn once, every
+    # seed's baseline counted on from its end
+    shared = _spec(pretrain=Arm('_pretrain', 'base.py'), pretrain_seed=3)
+    fig = draw_baseline_curve(shared, results, pretrain[3:4])
+    lines = fig.axes[0].get_lines()
+    assert len([ln for ln in lines if list(ln.get_xdata()) == [500, 1000]]) == 1
+    assert len([ln for ln in lines if list(ln.get_xdata()) == [1100, 1200, 1300, 1400]]) == 5
+    plt.close(fig)
+    assert stage_summary(shared, pretrain[3:4]) == (
+        '- stage 1 (`pretrain`, 1000 iterations) ended at AP 0.43 (seed 3, shared by every '
+        'seed); the arms start there')
     assert draw_baseline_curve(spec, results, []) is None
     fig = draw_baseline_curve(_spec(), results, [])  # no stage 1: the baseline alone
     assert [list(ln.get_xdata()) for ln in fig.axes[0].get_lines()][0] == [100, 200, 300, 400]

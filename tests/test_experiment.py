@@ -147,6 +147,23 @@ def test_spec_errors_name_the_key(tmp_path):
     assert (mine / 'keep.json').read_text() == '{}'
 
 
+def test_select_arms_keeps_the_baseline_and_the_contrasts_between_kept_arms():
+    """``--arms`` keeps the named arms and the baseline, and drops every
+    contrast that names a dropped arm (a report of a subset has no column
+    for it); an unknown name is refused by name."""
+    spec = load_spec(osp.join(REPO, 'configs', 'experiments', 'hrgan_vs_hrnet.py'), REPO)
+    names = [a.name for a in spec.arms]
+    assert spec.contrasts, 'the shipped spec has contrasts'
+    kept = [n for n in names if n != spec.baseline][:1]
+    spec.select_arms(kept)
+    assert [a.name for a in spec.arms] == [n for n in names if n in kept + [spec.baseline]]
+    assert all(set(c) <= {a.name for a in spec.arms} for c in spec.contrasts)
+    spec.select_arms([])
+    assert [a.name for a in spec.arms] == [spec.baseline] and spec.contrasts == []
+    with pytest.raises(SpecError, match=r"\['nope'\] not in hrgan_vs_hrnet \(arms: \['hrnet'\]\)"):
+        spec.select_arms(['nope'])
+
+
 @pytest.mark.parametrize('shipped', ['hrgan_vs_hrnet', 'adv_aug_vs_random', 'hourglass_units'])
 def test_shipped_specs_load_and_build(shipped):
     """Every shipped spec loads, and every arm's merged config builds its

@@ -4,6 +4,7 @@ import json
 import math
 import textwrap
 
+import torch
 from utils import QUICKSTART_COCO, REPO, run_tool, tiny_spec_options
 
 
@@ -31,13 +32,14 @@ def test_reproduce_retrains_one_run_and_compares_every_metric(synthetic_root, tm
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     committed = out / 'results' / 'hrnet' / 'seed1.json'
     result = json.loads(committed.read_text())
-    assert result['threads'] == 2  # a run alone takes both of --jobs 2's slots
+    # a run alone takes every slot of --jobs 2: the threads this process has
+    assert result['threads'] == torch.get_num_threads()
     assert (out / 'results' / '_pretrain' / 'seed0.pth').is_file()
 
     args = ['tools/reproduce.py', str(spec), 'hrnet', '1', '--from', str(out)]
     proc = run_tool(*args, '--out', str(tmp_path / 're'))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert 'hrnet seed 1: training again with 2 thread(s)' in proc.stdout
+    assert f'hrnet seed 1: training again with {result["threads"]} thread(s)' in proc.stdout
     n = len(result['metrics'])
     assert f'reproduced: all {n} metrics within 0 of {committed}' in proc.stdout
     assert 'iterations 2 -> 2' in proc.stdout
@@ -67,3 +69,4 @@ def test_compare_names_every_metric_that_differs_or_is_missing(monkeypatch):
     assert math.isnan(rows[2][2]) and math.isnan(rows[3][1])
     assert bad == ['PCK', 'gone', 'new']
     assert compare({'PCK': 80.0}, {'PCK': 80.25}, tol=0.25)[1] == []
+    assert compare({'AP': math.nan}, {'AP': math.nan}, tol=0)[1] == []  # a collapsed run

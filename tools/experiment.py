@@ -22,7 +22,8 @@ Writes into ``--out`` (default ``work_dirs/experiments/SPEC_NAME``): ``runs.csv`
 ``curves.csv``, ``report.md``, ``metrics.png``, ``paired_difference.png``,
 ``learning_curves.png``, ``curves.png``, ``baseline_curve.png`` (stage 1, then the
 baseline arm), ``runs/ARM/seedS/`` (config, log, checkpoints, ``result.json``) and
-``results/ARM/seedS.json`` (the results archive, which ``--resume-from`` reads).
+``results/ARM/seedS.json`` (the results archive, with a stage 1's weights in
+``results/_pretrain/seedS.pth``, which ``--resume-from`` reads).
 """
 from __future__ import annotations
 
@@ -107,7 +108,7 @@ def plan(spec: ExperimentSpec, out: str, extra: dict) -> tuple[list, list]:
     """The spec's pretrain runs (one per seed or one shared, if any) and every (arm, seed)
     run, each with its merged config and identity key (a hash of the config
     text, and of its pretrain's key, so a changed spec reruns what it
-    changed). Arms start from their seed's pretrain checkpoint."""
+    changed). Arms start from their pretrain's archived weights."""
     pretrains = {s: make_run(spec, spec.pretrain, s, out, extra) for s in spec.pretrain_seeds}
     runs = [make_run(spec, arm, seed, out, extra, pretrains.get(spec.stage1_seed(seed)))
             for seed in spec.seeds for arm in spec.arms]
@@ -169,10 +170,10 @@ def train_all(spec: ExperimentSpec, pending: list, jobs: int, device: str) -> li
 
 def train_local(spec: ExperimentSpec, pretrains: list, pending: list, jobs: int,
                 device: str) -> list:
-    """The pretrain runs, then the runs whose seed's pretrain did not fail;
+    """The pretrain runs, then the runs whose pretrain left its weights;
     returns the failures' messages."""
     failures = train_all(spec, pretrains, jobs, device)
-    failed = {p.seed for p in pretrains if not p.finished()}
+    failed = {p.seed for p in pretrains if not p.has_weights()}
     ready = [r for r in pending if spec.stage1_seed(r.seed) not in failed]
     return failures + train_all(spec, ready, jobs, device)
 
@@ -246,12 +247,11 @@ def main(argv=None) -> int:
     if args.seeds:
         spec.seeds = list(args.seeds)
     if args.arms:
-        unknown = sorted(set(args.arms) - {a.name for a in spec.arms})
-        if unknown:
-            print(f'error: --arms {unknown} not in {args.spec} (arms: '
-                  f'{[a.name for a in spec.arms]})', file=sys.stderr)
+        try:
+            spec.select_arms(args.arms)
+        except SpecError as err:
+            print(f'error: --arms {err}', file=sys.stderr)
             return 2
-        spec.arms = [a for a in spec.arms if a.name in args.arms or a.name == spec.baseline]
     if args.launcher == 'slurm':  # the device is the compute nodes', not this machine's
         if args.device == 'cpu' and args.gpus_per_run:
             print(f'error: --device cpu with --gpus-per-run {args.gpus_per_run}; give one of '

@@ -10,10 +10,11 @@ The run is trained from scratch exactly as ``tools/experiment.py`` trains it
 (``tools/train.py`` on the merged config; an arm of a spec with a
 ``pretrain`` starts from the published stage-1 weights,
 ``results/_pretrain/seedS.pth``), on the CPU with the thread count recorded
-with the committed result (the grids run one thread per run, ``--jobs 2`` on
-2 cores; ``--threads`` overrides it). Every final metric is then compared
-with the committed result. CPU runs repeat bit for bit at the same thread
-count on the same kind of machine; another CPU may round differently.
+with the committed result (one for the arms of a ``--jobs 2`` grid on 2
+cores, where a stage 1 that ran alone had both; ``--threads`` overrides
+it). Every final metric is then compared with the committed result. CPU
+runs repeat bit for bit at the same thread count on the same kind of
+machine; another CPU may round differently.
 
 Exit status: 0 when every metric agrees within ``--tol`` (default 0, i.e.
 exactly), 1 when one does not, 2 when the run cannot be reproduced as asked
@@ -61,7 +62,8 @@ def compare(committed: dict, rerun: dict, tol: float) -> tuple[list, list]:
         a, b = committed.get(name, math.nan), rerun.get(name, math.nan)
         diff = abs(a - b)
         rows.append((name, a, b, diff))
-        if not diff <= tol:  # NaN (a missing metric) disagrees too
+        if not (diff <= tol or (math.isnan(a) and math.isnan(b) and name in committed
+                                and name in rerun)):  # a missing metric disagrees
             bad.append(name)
     return rows, bad
 
@@ -99,7 +101,8 @@ def main(argv=None) -> int:
         os.makedirs(osp.dirname(pretrain.weights), exist_ok=True)
         shutil.copy2(source, pretrain.weights)
         if not pretrain.has_weights():
-            return fail(f'{source}: stage-1 weights of another config than the spec\'s pretrain')
+            return fail(f'{source}: stage-1 weights of another config than the spec\'s '
+                        f'pretrain (key {pretrain.key}): the pretrain changed since')
     run = make_run(spec, arms[args.arm], args.seed, out, {}, pretrain)
     if committed.get('key') != run.key:
         return fail(f'{committed_file}: published for another config (key '

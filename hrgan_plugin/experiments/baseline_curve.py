@@ -12,14 +12,15 @@ from .spec import ExperimentSpec
 
 def stage_summary(spec: ExperimentSpec, pretrain: list) -> str | None:
     """One line: the primary metric at the end of stage 1 (mean and range
-    over seeds); None without finished pretrain runs."""
+    over seeds, or the one shared run's); None without finished pretrain runs."""
     ends = [r['metrics'][spec.primary] for r in pretrain if spec.primary in r['metrics']]
     if not ends:
         return None
     iters = sorted({r['iters'] for r in pretrain})
+    over = (f'seed {pretrain[0]["seed"]}, shared by every seed' if len(ends) == 1 else
+            f'mean of {len(ends)} seeds, range {min(ends):.4g} to {max(ends):.4g}')
     return (f'- stage 1 (`pretrain`, {", ".join(map(str, iters))} iterations) ended at '
-            f'{spec.primary} {np.mean(ends):.4g} (mean of {len(ends)} seed(s), range '
-            f'{min(ends):.4g} to {max(ends):.4g}); the arms start there')
+            f'{spec.primary} {np.mean(ends):.4g} ({over}); the arms start there')
 
 
 def draw_baseline_curve(spec: ExperimentSpec, results: list, pretrain: list):

@@ -189,8 +189,10 @@ def write_report(out_dir: str, spec: ExperimentSpec, results: list,
         f'- spec: `{spec.path}`',
         f'- arms: {", ".join(_arm_text(a) for a in spec.arms if a.name in arms_run)}; '
         f'baseline `{spec.baseline}`',
-        *([f'- every arm starts from its seed\'s pretrain run: {_arm_text(spec.pretrain)}']
-          if spec.pretrain else []),
+        *(['- every arm starts from the final weights of '
+           + ('its seed\'s pretrain run' if spec.pretrain_seed is None
+              else f'one pretrain run (seed {spec.pretrain_seed}) shared by every seed')
+           + f': {_arm_text(spec.pretrain)}'] if spec.pretrain else []),
         *filter(None, [stage_summary(spec, list(pretrain))]),
         f'- seeds: {seeds} ({len(seeds)} paired)',
         '- schedule: ' + (', '.join(f'`{k}={v}`' for k, v in spec.schedule.items())

@@ -67,7 +67,10 @@ class Run:
         if self.weights is None or not osp.isfile(self.weights):
             return False
         import torch
-        meta = torch.load(self.weights, map_location='cpu', weights_only=True).get('meta', {})
+        try:
+            meta = torch.load(self.weights, map_location='cpu', weights_only=True)['meta']
+        except Exception:  # noqa: BLE001  (truncated, or not a checkpoint: train it again)
+            return False
         return meta.get('key') == self.key
 
 

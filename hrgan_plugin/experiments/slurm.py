@@ -2,8 +2,9 @@
 
 Submission: the pending runs' folders are prepared here (``config.py``
 written), then submitted with ``sbatch --array``: the pretrain runs first,
-then the arms, which wait for their seed's pretrain with
-``--dependency=afterok:JOB_TASK`` (one array per such seed; the runs with
+then the arms, which wait for the pretrain they load (their seed's, or the
+shared one) with ``--dependency=afterok:JOB_TASK`` (one array per such
+pretrain; the runs with
 nothing to wait for are one array). Each array task runs
 ``python -m hrgan_plugin.experiments.slurm TASKS.json``, which trains the
 run at index ``SLURM_ARRAY_TASK_ID`` as the local runner does and writes its

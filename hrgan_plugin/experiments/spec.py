@@ -29,7 +29,8 @@ optional: a metric whose every value lies in [0, 1] is taken as a rate in
 [0, 1] without it.
 ``pretrain`` is optional: a run trained once per seed before the arms
 (options: ``schedule``, ``cfg_options``, its own ``cfg_options``, the seed),
-whose last checkpoint every arm of that seed starts from (``load_from``), so
+whose final weights (archived as ``OUT/results/_pretrain/seedS.pth``) every
+arm of that seed starts from (``load_from``), so
 the arms share one stage-1 pose net. ``pretrain_seed`` is optional: when
 given, a single pretrain run with that seed serves the arms of every seed
 (one long stage 1 instead of one per seed; the seeds then differ in stage 2
@@ -99,6 +100,17 @@ class ExperimentSpec:
     def stage1_seed(self, seed: int) -> int:
         """The seed of the pretrain run whose checkpoint ``seed``'s arms load."""
         return seed if self.pretrain_seed is None else self.pretrain_seed
+
+    def select_arms(self, names: list) -> None:
+        """Keep the arms named in ``names`` and the baseline, and the
+        contrasts between kept arms. Raises :class:`SpecError` naming any
+        name that is not an arm."""
+        unknown = sorted(set(names) - {a.name for a in self.arms})
+        if unknown:
+            raise SpecError(f'{unknown} not in {self.name} (arms: {[a.name for a in self.arms]})')
+        self.arms = [a for a in self.arms if a.name in names or a.name == self.baseline]
+        kept = {a.name for a in self.arms}
+        self.contrasts = [c for c in self.contrasts if set(c) <= kept]
 
     def run_options(self, arm: Arm, seed: int, extra: Optional[dict] = None) -> dict:
         """The merged ``--cfg-options`` of one run (later keys win)."""
