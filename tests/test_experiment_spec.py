@@ -62,10 +62,13 @@ def test_select_arms_keeps_the_baseline_and_the_contrasts_between_kept_arms():
     spec = load_spec(osp.join(REPO, 'configs', 'experiments', 'hrgan_vs_hrnet.py'), REPO)
     names = [a.name for a in spec.arms]
     assert spec.contrasts, 'the shipped spec has contrasts'
-    kept = [n for n in names if n != spec.baseline][:1]
-    spec.select_arms(kept)
-    assert [a.name for a in spec.arms] == [n for n in names if n in kept + [spec.baseline]]
-    assert all(set(c) <= {a.name for a in spec.arms} for c in spec.contrasts)
+    both = ['small-d_lg1e-2', 'conventional_lg1e-2']
+    assert ('small-d_lg1e-2', 'conventional_lg1e-2') in spec.contrasts
+    spec.select_arms(both)  # a contrast between two kept arms stays
+    assert [a.name for a in spec.arms] == [n for n in names if n in both + [spec.baseline]]
+    assert spec.contrasts == [('small-d_lg1e-2', 'conventional_lg1e-2')]
+    spec.select_arms(both[:1])  # its reference dropped: the contrast goes
+    assert [a.name for a in spec.arms] == ['hrnet', 'small-d_lg1e-2'] and spec.contrasts == []
     spec.select_arms([])
     assert [a.name for a in spec.arms] == [spec.baseline] and spec.contrasts == []
     with pytest.raises(SpecError, match=r"\['nope'\] not in hrgan_vs_hrnet \(arms: \['hrnet'\]\)"):

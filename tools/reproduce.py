@@ -101,8 +101,8 @@ def main(argv=None) -> int:
         os.makedirs(osp.dirname(pretrain.weights), exist_ok=True)
         shutil.copy2(source, pretrain.weights)
         if not pretrain.has_weights():
-            return fail(f'{source}: stage-1 weights of another config than the spec\'s '
-                        f'pretrain (key {pretrain.key}): the pretrain changed since')
+            return fail(f'{source}: not readable as stage-1 weights, or of another config than '
+                        f'the spec\'s pretrain (key {pretrain.key}): the pretrain changed since')
     run = make_run(spec, arms[args.arm], args.seed, out, {}, pretrain)
     if committed.get('key') != run.key:
         return fail(f'{committed_file}: published for another config (key '
