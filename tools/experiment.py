@@ -5,7 +5,8 @@ Every arm (a config plus options) is trained once per seed through
 initialisation of the shared parts and the same data order. The report gives
 per-arm mean +- 95% CI over seeds and each arm's paired difference to the
 baseline. Finished runs are kept: rerunning the command only runs what is
-missing (an interrupted run restarts from scratch).
+missing, and a run interrupted mid-training continues from its last
+checkpoint.
 
 Example::
 
@@ -44,6 +45,7 @@ from hrgan_plugin.experiments.figures import plot_all
 from hrgan_plugin.experiments.report import kept_section, write_report
 from hrgan_plugin.experiments.results import (
     RunFailed,
+    copy_missing,
     read_curves_csv,
     read_runs_csv,
     write_curves_csv,
@@ -57,6 +59,7 @@ from hrgan_plugin.experiments.runs import (
     missing_metrics,
     prepare,
     result_line,
+    resume_point,
     set_val_points,
     train_prepared,
 )
@@ -133,9 +136,16 @@ def make_run(spec: ExperimentSpec, arm: Arm, seed: int, out: str, extra: dict,
 
 
 def execute(run: Run, env: dict, curve_keys: list, mechanism_samples: int | None) -> dict:
-    """Train one run from scratch in its own folder; returns its result."""
-    prepare(run)
-    return train_prepared(run, env, curve_keys, mechanism_samples, TOOLS)
+    """Train one run in its own folder, continuing from its last checkpoint
+    when an earlier attempt was interrupted (:func:`resume_point`), else from
+    scratch; returns its result."""
+    checkpoint = resume_point(run)
+    if checkpoint is None:
+        prepare(run)
+    else:
+        print(f'{run.label}: resuming from {checkpoint}', flush=True)
+    return train_prepared(run, env, curve_keys, mechanism_samples, TOOLS,
+                          resume=checkpoint is not None)
 
 
 def train_all(spec: ExperimentSpec, pending: list, jobs: int, device: str) -> list:
@@ -200,16 +210,6 @@ def environment(device: str) -> dict:
         where = f'CPU, {os.cpu_count()} cores'
     return {'machine': f'{where}; torch {torch.__version__}',
             'written': datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}
-
-
-def copy_missing(src: str, dest: str) -> None:
-    """Copy the result files under ``src`` that ``dest`` does not have."""
-    for folder, _, files in os.walk(src):
-        target = osp.join(dest, osp.relpath(folder, src))
-        os.makedirs(target, exist_ok=True)
-        for name in files:
-            if not osp.exists(osp.join(target, name)):
-                shutil.copy2(osp.join(folder, name), target)
 
 
 def published_results(out: str, spec: ExperimentSpec) -> list:

@@ -7,7 +7,9 @@ hrgan_vs_hrnet and for the same reason: a from-scratch curve grows about
 like log(iterations), so only a long stage 1 leaves stage 2 near its
 plateau): the quickstart reduced HRNet with mmpose's random augmentation,
 120 epochs (18720 iterations, Adam 2e-3 after a warm-up, cosine decay).
-Every arm of every seed starts from its final weights (`load_from`;
+It keeps a checkpoint every 10 epochs, so an interrupted stage 1 continues
+from the last one (exactly: the quickstart re-seeds every epoch). Every
+arm of every seed starts from its final weights (`load_from`;
 published in results/_pretrain/seed0.pth), so the arms are paired and
 stage 1 is paid once. Arms, 10 further epochs each (1560 pose-net updates,
 Adam 2e-4 -- between the HRNet recipe's 5e-4 and its final 5e-5 step --
@@ -50,7 +52,8 @@ _stages = {'custom_hooks.4.pose_pretrain_epochs': 0, 'custom_hooks.4.agent_pretr
 pretrain = dict(config='configs/quickstart/hrnet_synthetic-mpii_128x128.py',
                 cfg_options={'train_cfg.max_epochs': 120, 'param_scheduler.1.end': 120,
                              'optim_wrapper.optimizer.lr': 2e-3,
-                             'default_hooks.checkpoint.interval': 120})
+                             'default_hooks.checkpoint.interval': 10,
+                             'default_hooks.checkpoint.max_keep_ckpts': 1})
 pretrain_seed = 0  # one stage 1, shared by the arms of every seed
 arms = dict(
     random=dict(config='configs/quickstart/hrnet_synthetic-mpii_128x128.py'),

@@ -13,6 +13,7 @@ import csv
 import json
 import os
 import os.path as osp
+import shutil
 
 #: keys of a logged record that are not metrics
 NOT_METRICS = {'data_time', 'time', 'step', 'iter', 'epoch', 'lr', 'memory'}
@@ -26,12 +27,32 @@ class RunFailed(RuntimeError):
 
 
 def read_scalars(work_dir: str) -> list:
-    """The json log records (``TIMESTAMP/vis_data/scalars.json``) of a run."""
-    stamps = [d for d in os.listdir(work_dir) if osp.isdir(osp.join(work_dir, d, 'vis_data'))]
-    if len(stamps) != 1:
-        raise RunFailed(f'{work_dir}: expected one TIMESTAMP/vis_data/ folder, found {stamps}')
-    with open(osp.join(work_dir, stamps[0], 'vis_data', 'scalars.json')) as f:
-        return [json.loads(line) for line in f if line.strip()]
+    """The json log records (``TIMESTAMP/vis_data/scalars.json``) of a run,
+    in order. A resumed run logs each segment under a timestamp of its own;
+    the segments are joined, and the records an interrupted segment logged
+    past the checkpoint the next one resumed from (iterations trained again)
+    are replaced by the next segment's."""
+    stamps = sorted(d for d in os.listdir(work_dir)
+                    if osp.isdir(osp.join(work_dir, d, 'vis_data')))
+    if not stamps:
+        raise RunFailed(f'{work_dir}: no TIMESTAMP/vis_data/ folder (the run logged nothing)')
+    records = []
+    for stamp in stamps:
+        path = osp.join(work_dir, stamp, 'vis_data', 'scalars.json')
+        if not osp.isfile(path):  # a segment that logged nothing (resumed at its end)
+            continue
+        with open(path) as f:
+            segment = [json.loads(line) for line in f if line.strip()]
+        starts = [_iteration(r) for r in segment if 'iter' in r]
+        if starts:
+            records = [r for r in records if _iteration(r) < min(starts)]
+        records += segment
+    return records
+
+
+def _iteration(record: dict) -> int:
+    """The training iteration a log record was taken at."""
+    return int(record.get('iter', record.get('step', 0)))
 
 
 def summarise_run(records: list, curve_keys: list) -> dict:
@@ -131,3 +152,13 @@ def curve_by_seed(results: list, arm: str, metric: str) -> dict:
             if points:
                 out[r['seed']] = points
     return out
+
+
+def copy_missing(src: str, dest: str) -> None:
+    """Copy the result files under ``src`` that ``dest`` does not have."""
+    for folder, _, files in os.walk(src):
+        target = osp.join(dest, osp.relpath(folder, src))
+        os.makedirs(target, exist_ok=True)
+        for name in files:
+            if not osp.exists(osp.join(target, name)):
+                shutil.copy2(osp.join(folder, name), target)

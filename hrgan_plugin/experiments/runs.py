@@ -146,10 +146,58 @@ def clear(run: Run) -> None:
 
 
 def prepare(run: Run) -> None:
-    """An empty run folder (see :func:`clear`) holding the run's ``config.py``."""
+    """An empty run folder (see :func:`clear`) holding the run's ``config.py``
+    and its key (``run_key``: what :func:`resume_point` checks)."""
     clear(run)
     os.makedirs(run.dir)
     run.cfg.dump(osp.join(run.dir, 'config.py'))
+    with open(osp.join(run.dir, 'run_key'), 'w') as f:
+        f.write(run.key)
+
+
+def resume_point(run: Run) -> Optional[str]:
+    """The checkpoint an interrupted run continues from: the one its
+    ``last_checkpoint`` names, when the folder was prepared for exactly this
+    config, holds no result yet and the checkpoint loads; else None (the run
+    starts afresh). The run continues as if uninterrupted when its config
+    re-seeds every epoch (``EpochSeedHook``)."""
+    try:
+        with open(osp.join(run.dir, 'run_key')) as f:
+            if f.read().strip() != run.key:
+                return None
+        with open(osp.join(run.dir, 'last_checkpoint')) as f:
+            checkpoint = f.read().strip()
+    except OSError:
+        return None
+    if osp.isfile(run.result_file):
+        return None
+    import torch
+    try:
+        torch.load(checkpoint, map_location='cpu', weights_only=False)
+    except Exception:  # noqa: BLE001  (killed mid-save, or not a checkpoint)
+        return None
+    return checkpoint
+
+
+def _segments(run: Run, start: float) -> float:
+    """Record a training segment starting at ``start`` in ``segments.json``
+    and return the wall time of the earlier ones: an interrupted segment
+    counts up to its last checkpoint (later work is done again)."""
+    path = osp.join(run.dir, 'segments.json')
+    try:
+        with open(path) as f:
+            segments = json.load(f)
+    except (OSError, ValueError):
+        segments = []
+    with open(osp.join(run.dir, 'last_checkpoint')) as f:
+        saved = osp.getmtime(f.read().strip()) if segments else 0.0
+    for segment in segments:
+        if segment[1] is None:
+            segment[1] = max(segment[0], saved)
+    segments.append([start, None])
+    with open(path, 'w') as f:
+        json.dump(segments, f)
+    return sum(end - begin for begin, end in segments[:-1])
 
 
 def _free_port() -> int:
@@ -169,23 +217,31 @@ def train_command(run_dir: str, tools_dir: str, nproc: int = 1) -> list:
 
 
 def train_prepared(run: Run, env: dict, curve_keys: list, mechanism_samples: int | None,
-                   tools_dir: str, nproc: int = 1) -> dict:
-    """Train a prepared run (:func:`prepare`) from scratch, read its log,
-    run its mechanism checks and write ``result.json``; returns the result.
-    Raises :class:`RunFailed` naming the log of the step that failed."""
+                   tools_dir: str, nproc: int = 1, resume: bool = False) -> dict:
+    """Train a prepared run (:func:`prepare`) from scratch, or with
+    ``resume`` from its :func:`resume_point`, read its log, run its mechanism
+    checks and write ``result.json``; returns the result (``wall_s`` sums the
+    segments' training time, ``segments`` counts them). Raises
+    :class:`RunFailed` naming the log of the step that failed."""
     log = osp.join(run.dir, 'train.log')
-    start = time.perf_counter()
-    with open(log, 'w') as f:
-        proc = subprocess.run(train_command(run.dir, tools_dir, nproc),
-                              cwd=osp.dirname(tools_dir), env=env, stdout=f,
+    begin = time.time()
+    earlier = _segments(run, begin) if resume else 0.0
+    if not resume:
+        with open(osp.join(run.dir, 'segments.json'), 'w') as f:
+            json.dump([[begin, None]], f)
+    command = train_command(run.dir, tools_dir, nproc) + (['--resume'] if resume else [])
+    with open(log, 'a' if resume else 'w') as f:
+        proc = subprocess.run(command, cwd=osp.dirname(tools_dir), env=env, stdout=f,
                               stderr=subprocess.STDOUT)
-    wall = time.perf_counter() - start
+    wall = earlier + time.time() - begin
     if proc.returncode:
         raise RunFailed(f'{run.label} failed (exit {proc.returncode}); see {log}')
     import torch
     threads = int(env.get('OMP_NUM_THREADS') or torch.get_num_threads())
+    with open(osp.join(run.dir, 'segments.json')) as f:
+        segments = len(json.load(f))
     result = dict(arm=run.arm.name, seed=run.seed, key=run.key, wall_s=wall, threads=threads,
-                  **summarise_run(read_scalars(run.dir), curve_keys))
+                  segments=segments, **summarise_run(read_scalars(run.dir), curve_keys))
     result['metrics'].update(mechanism_checks(run, env, mechanism_samples, tools_dir))
     if run.arm.name == PRETRAIN and run.archive:
         archive_weights(run)  # before the result: a result means its weights are there

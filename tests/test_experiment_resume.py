@@ -1,0 +1,71 @@
+"""tools/experiment.py: a run interrupted mid-training continues from its
+last checkpoint and ends where the uninterrupted run ended."""
+import json
+import textwrap
+
+from utils import QUICKSTART_COCO, run_tool, tiny_spec_options
+
+from hrgan_plugin.experiments.results import read_scalars
+
+
+def test_interrupted_run_continues_from_its_last_checkpoint(synthetic_root, tmp_path):
+    """HRNet, 2 epochs of 2 iterations with a checkpoint after each. The run
+    is then put back into the state a kill during epoch 2 leaves (no result,
+    ``last_checkpoint`` naming ``epoch_1.pth``, epoch 2's records logged): the
+    rerun trains epoch 2 only, and its losses, validation points and final
+    metrics equal the uninterrupted run's (the config re-seeds every epoch)."""
+    spec = tmp_path / 'resume.py'
+    spec.write_text(textwrap.dedent(f'''\
+        """Tiny synthetic resume check."""
+        arms = dict(hrnet=dict(config={QUICKSTART_COCO!r}))
+        baseline = 'hrnet'
+        seeds = [0, 1]
+        metrics = {{'coco/AP': 'higher'}}
+        primary = 'coco/AP'
+        val_points = 2
+        schedule = {{'train_cfg.max_epochs': 2, 'train_dataloader.batch_size': 8,
+                     'default_hooks.checkpoint.interval': 1}}
+        cfg_options = {tiny_spec_options(synthetic_root)!r}
+        curves = ['loss_kpt']
+        '''))
+    out = tmp_path / 'out'
+    proc = run_tool('tools/experiment.py', str(spec), '--out', str(out), '--seeds', '0')
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    run_dir = out / 'runs' / 'hrnet' / 'seed0'
+    straight = json.loads((run_dir / 'result.json').read_text())
+    assert straight['iters'] == 4 and straight['segments'] == 1
+    assert [p[0] for p in straight['val_curves']] == [2, 4]
+
+    # killed during epoch 2's checkpoint: epoch 1's checkpoint is the last one
+    (run_dir / 'result.json').unlink()
+    (out / 'results' / 'hrnet' / 'seed0.json').unlink()
+    (run_dir / 'epoch_2.pth').unlink()
+    (run_dir / 'last_checkpoint').write_text(str(run_dir / 'epoch_1.pth'))
+    first_log = (run_dir / 'train.log').read_text()
+    proc = run_tool('tools/experiment.py', str(spec), '--out', str(out), '--seeds', '0')
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert f'hrnet seed 0: resuming from {run_dir / "epoch_1.pth"}' in proc.stdout
+    resumed = json.loads((run_dir / 'result.json').read_text())
+    assert resumed['segments'] == 2 and resumed['iters'] == 4
+    # the second segment logged iterations 3-4 only; its records replace the first's
+    second = sorted(run_dir.glob('*/vis_data/scalars.json'))[-1]
+    logged = [json.loads(line)['iter'] for line in second.read_text().splitlines()
+              if '"iter"' in line]
+    assert logged == [3, 4]
+    assert [r.get('iter') for r in read_scalars(str(run_dir)) if 'iter' in r] == [1, 2, 3, 4]
+    assert resumed['curves']['loss_kpt'] == straight['curves']['loss_kpt']
+    assert resumed['val_curves'] == straight['val_curves']
+    assert resumed['metrics'] == straight['metrics']
+    assert 0 < resumed['wall_s']
+    # the log of the first attempt is kept, the second appended
+    assert (run_dir / 'train.log').read_text().startswith(first_log)
+    assert len((run_dir / 'train.log').read_text()) > len(first_log)
+
+    # a folder prepared for another config is not resumed: it starts afresh
+    (run_dir / 'result.json').unlink()
+    (out / 'results' / 'hrnet' / 'seed0.json').unlink()
+    (run_dir / 'run_key').write_text('0123456789abcdef')
+    proc = run_tool('tools/experiment.py', str(spec), '--out', str(out), '--seeds', '0')
+    assert proc.returncode == 0 and 'resuming' not in proc.stdout, proc.stderr[-3000:]
+    again = json.loads((run_dir / 'result.json').read_text())
+    assert again['segments'] == 1 and again['metrics'] == straight['metrics']
