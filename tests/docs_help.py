@@ -1,7 +1,7 @@
 """Print, as one JSON object, the ``--help`` text of every command named on
 the command line, and the names registered in mmpose's and mmengine's
 registries once hrgan_plugin is imported. Run in a subprocess by
-tests/docs_check.py, so that torch and mmpose are imported once for all
+tests/docs_commands.py, so that torch and mmpose are imported once for all
 tools instead of once per tool.
 
 Command keys: ``tools/NAME.py`` (run with ``--help`` as ``python

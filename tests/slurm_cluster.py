@@ -269,6 +269,12 @@ class LocalSlurm:
         return sorted(set(pids))
 
 
+def scontrol_job(cluster: LocalSlurm, job: str) -> dict:
+    """``scontrol show job``'s fields of ``job`` (``JobState``, ``Reason``, ...)."""
+    out = cluster.run('scontrol', '-o', 'show', 'job', job).stdout
+    return dict(item.split('=', 1) for item in out.split() if '=' in item)
+
+
 @contextlib.contextmanager
 def local_slurm(root: str, **kwargs) -> Iterator[LocalSlurm]:
     """A started :class:`LocalSlurm`, stopped on exit (also after an error)."""

@@ -1,9 +1,9 @@
 """The documentation shows only what works: every command, path, link, flag
-and Makefile target of README.md and docs/*.md (tests/docs_check.py), the
-README's quickstart as `make quickstart` runs it, the evidence table's
-figures as the reports' runs.csv and specs give them, model sizes as
-tools/model_complexity.py counted them, and the tested versions as
-installed. A planted mistake of each kind fails the check.
+and Makefile target of README.md and docs/*.md (tests/docs_check.py,
+tests/docs_commands.py), the README's quickstart as `make quickstart` runs
+it, the evidence table's figures as the reports' runs.csv and specs give
+them, model sizes as tools/model_complexity.py counted them, and the tested
+versions as installed. A planted mistake of each kind fails the check.
 
 About 20-40 s on 2 cores: one subprocess collects every tool's --help."""
 import glob
@@ -13,7 +13,8 @@ import re
 import sys
 
 import pytest
-from docs_check import REPO, ConfigFacts, Help, PageChecker, help_keys, make_dry_run, page_commands
+from docs_check import REPO, ConfigFacts, PageChecker
+from docs_commands import Help, help_keys, make_dry_run, page_commands
 from docs_figures import check_claims_table, check_sizes, check_wall_times, tables
 
 PAGES = ['README.md'] + sorted(osp.relpath(p, REPO) for p in glob.glob(f'{REPO}/docs/*.md'))

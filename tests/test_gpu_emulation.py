@@ -1,17 +1,17 @@
-"""The GPU emulation the tests rely on (tests/gpu_emulation.py) behaves as
-CUDA tensors and NCCL do where it matters: device, numpy, loading on a CPU
-machine, mmengine's checkpoint loading on a GPU host, collective devices."""
+"""The GPU emulation the tests rely on (tests/gpu_emulation.py,
+tests/dist_emulation.py) behaves as CUDA tensors and NCCL do where it
+matters: device, numpy, loading on a CPU machine, mmengine's checkpoint
+loading on a GPU host, collective devices."""
 import pickle
 from collections import OrderedDict
 
 import numpy as np
 import pytest
 import torch
+from dist_emulation import CollectiveDeviceError, check_collective_devices
 from gpu_emulation import (
     CUDA_NUMPY_MESSAGE,
-    CollectiveDeviceError,
     FakeCudaTensor,
-    check_collective_devices,
     count_fake_cuda,
     emulate_cuda_map_location,
     to_fake_cuda,

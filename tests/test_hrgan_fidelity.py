@@ -9,8 +9,17 @@ import torch
 from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmpose.registry import MODELS
-from test_hrgan_units import K, _batch, _model, _model_cfg, _optim
-from utils import REPO, run_tool, scalar_records, synthetic_options
+from utils import GAN_K as K
+from utils import (
+    REPO,
+    gan_optim,
+    run_tool,
+    scalar_records,
+    synthetic_options,
+    tiny_gan_batch,
+    tiny_hrgan,
+    tiny_hrgan_cfg,
+)
 
 import hrgan_plugin  # noqa: F401
 from hrgan_plugin.models import ClassifierDiscriminator, HRNetDiscriminator
@@ -93,7 +102,7 @@ def test_hrnet_discriminator_starts_from_pytorch_default_init():
 def test_adversarial_gradient_ratio_under_a_loss_scale():
     """AMP: both losses are scaled before the backward (no fp16 underflow);
     the ratio is the same."""
-    model = _model()
+    model = tiny_hrgan()
     params = model._generator_parameters()
     loss_kpt = sum(p.sum() for p in params)
     loss_adv = sum(p.pow(2).sum() for p in params) / 2
@@ -103,12 +112,12 @@ def test_adversarial_gradient_ratio_under_a_loss_scale():
 
 
 def test_discriminator_sees_real_and_fake_in_separate_passes():
-    model = _model()
+    model = tiny_hrgan()
     calls = []
     model.discriminator.register_forward_hook(
         lambda m, args, out: calls.append((args[0].detach().clone(), m.training)))
-    batch = _batch(n=3)
-    model.train_step(batch, _optim(model, g_lr=0.0, d_lr=0.0))
+    batch = tiny_gan_batch(n=3)
+    model.train_step(batch, gan_optim(model, g_lr=0.0, d_lr=0.0))
     gt = torch.stack([s.gt_fields.heatmaps for s in batch['data_samples']])
     # D step: real, then fake, each a batch of 3 in train mode (own BN statistics);
     # G step: a fresh pass over the fake batch
@@ -123,11 +132,11 @@ def test_discriminator_batch_norm_normalises_each_kind_alone():
     """With real and fake in one batch, BN's statistics would mix them: the
     first BN's running mean after one step equals the average of the two
     separate batches' means (momentum 0.1 applied twice from 0)."""
-    model = _model()
+    model = tiny_hrgan()
     bn = model.discriminator.stem.bn
     seen = []
     bn.register_forward_hook(lambda m, args, out: seen.append(args[0].mean(dim=(0, 2, 3))))
-    model.train_step(_batch(n=2), _optim(model, g_lr=0.0, d_lr=0.0))
+    model.train_step(tiny_gan_batch(n=2), gan_optim(model, g_lr=0.0, d_lr=0.0))
     real_mean, fake_mean = seen[0], seen[1]
     # the D step's two passes update the running mean twice, the G step's (no
     # grad to D's weights, still train mode) a third time
@@ -139,7 +148,7 @@ def test_discriminator_batch_norm_normalises_each_kind_alone():
 
 
 def test_sum_reduction_with_a_mean_heatmap_loss_is_refused():
-    cfg = _model_cfg()
+    cfg = tiny_hrgan_cfg()
     cfg['adversarial_loss'] = dict(type='BEGANLoss', reduction='sum')
     with pytest.raises(ValueError, match=r"reduction='sum' sums L_adv over K\*H\*W elements "
                                          r"while the head's heatmap loss \(KeypointMSELoss\)"):
@@ -149,7 +158,7 @@ def test_sum_reduction_with_a_mean_heatmap_loss_is_refused():
 def test_adversarial_gradient_ratio_on_known_losses():
     """L_MSE = sum(theta) has gradient 1 everywhere (norm sqrt(n)); L_adv =
     sum(theta^2)/2 has gradient theta (norm ||theta||): ratio ||theta||/sqrt(n)."""
-    model = _model()
+    model = tiny_hrgan()
     params = model._generator_parameters()
     loss_kpt = sum(p.sum() for p in params)
     loss_adv = sum(p.pow(2).sum() for p in params) / 2
@@ -166,31 +175,31 @@ def test_adversarial_gradient_ratio_on_known_losses():
 
 def test_adversarial_gradient_ratio_is_logged_every_interval():
     hub = MessageHub.get_current_instance()
-    cfg = _model_cfg(lambda_g=0.5)
+    cfg = tiny_hrgan_cfg(lambda_g=0.5)
     cfg['adv_grad_interval'] = 2
     torch.manual_seed(0)
     model = MODELS.build(cfg)
-    optim = _optim(model, g_lr=0.0, d_lr=0.0)
+    optim = gan_optim(model, g_lr=0.0, d_lr=0.0)
     logged = []
     for it in range(4):
         hub.update_info('iter', it)
-        logged.append('adv_grad_ratio' in model.train_step(_batch(), optim))
+        logged.append('adv_grad_ratio' in model.train_step(tiny_gan_batch(), optim))
     assert logged == [True, False, True, False]
     cfg['adv_grad_interval'] = 0
     model = MODELS.build(cfg)
     hub.update_info('iter', 0)
-    assert 'adv_grad_ratio' not in model.train_step(_batch(), _optim(model, 0.0, 0.0))
+    assert 'adv_grad_ratio' not in model.train_step(tiny_gan_batch(), gan_optim(model, 0.0, 0.0))
     hub.update_info('iter', 0)
 
 
 def test_conventional_gan_step_trains_without_k_t():
-    cfg = _model_cfg()
+    cfg = tiny_hrgan_cfg()
     cfg['discriminator'] = dict(type='ClassifierDiscriminator', body=dict(
         type='PoseDiscriminator', feat_channels=8, depth=2), channel_wise=True)
     cfg['adversarial_loss'] = dict(type='NonSaturatingGANLoss')
     torch.manual_seed(0)
     model = MODELS.build(cfg)
-    out = model.train_step(_batch(), _optim(model, g_lr=0.01, d_lr=0.01))
+    out = model.train_step(tiny_gan_batch(), gan_optim(model, g_lr=0.01, d_lr=0.01))
     assert out['loss_d'].item() == pytest.approx(out['loss_real'].item() + out['loss_fake'].item())
     assert out['loss_g'].item() == pytest.approx(out['loss_kpt'].item() + out['loss_adv'].item())
     assert model.k_t.item() == 0.0

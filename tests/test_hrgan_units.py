@@ -8,69 +8,12 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.logging import MessageHub
-from mmengine.structures import InstanceData, PixelData
+from mmengine.structures import InstanceData
 from mmpose.registry import HOOKS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS
-from mmpose.structures import PoseDataSample
-from utils import REPO
+from utils import GAN_K as K
+from utils import REPO, gan_optim, tiny_gan_batch, tiny_hrgan, tiny_hrgan_cfg
 
 import hrgan_plugin  # noqa: F401
-
-K = 4
-
-
-def _model(lambda_g=1.0, loss_weight=1.0, warmup_iters=0):
-    torch.manual_seed(0)
-    model = MODELS.build(_model_cfg(lambda_g, loss_weight, warmup_iters))
-    model.init_weights()
-    return model
-
-
-def _model_cfg(lambda_g=1.0, loss_weight=1.0, warmup_iters=0):
-    return dict(
-        type='AdversarialTopdownPoseEstimator',
-        data_preprocessor=dict(type='PoseDataPreprocessor', mean=[128.] * 3, std=[64.] * 3),
-        backbone=dict(
-            type='HRNet', in_channels=3,
-            extra=dict(
-                stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK',
-                            num_blocks=(1, ), num_channels=(16, )),
-                stage2=dict(num_modules=1, num_branches=2, block='BASIC', num_blocks=(1, 1),
-                            num_channels=(8, 16)),
-                stage3=dict(num_modules=1, num_branches=3, block='BASIC',
-                            num_blocks=(1, 1, 1), num_channels=(8, 16, 32)),
-                stage4=dict(num_modules=1, num_branches=4, block='BASIC',
-                            num_blocks=(1, 1, 1, 1), num_channels=(8, 16, 32, 64)))),
-        head=dict(type='HeatmapHead', in_channels=8, out_channels=K, deconv_out_channels=None,
-                  loss=dict(type='KeypointMSELoss', use_target_weight=True,
-                            loss_weight=loss_weight),
-                  decoder=dict(type='MSRAHeatmap', input_size=(64, 64), heatmap_size=(16, 16),
-                               sigma=2)),
-        discriminator=dict(type='PoseDiscriminator', num_keypoints=K, feat_channels=8, depth=2),
-        adversarial_loss=dict(type='BEGANLoss'),
-        lambda_g=lambda_g, warmup_iters=warmup_iters)
-
-
-def _batch(n=2):
-    g = torch.Generator().manual_seed(1)
-    samples = []
-    for _ in range(n):
-        s = PoseDataSample()
-        s.gt_fields = PixelData(heatmaps=torch.rand(K, 16, 16, generator=g))
-        s.gt_instance_labels = InstanceData(keypoint_weights=torch.ones(1, K))
-        s.set_metainfo(dict(input_size=(64, 64)))
-        samples.append(s)
-    inputs = [torch.randint(0, 255, (3, 64, 64), generator=g, dtype=torch.uint8)
-              for _ in range(n)]
-    return dict(inputs=inputs, data_samples=samples)
-
-
-def _optim(model, g_lr, d_lr):
-    constructor = OPTIM_WRAPPER_CONSTRUCTORS.build(dict(
-        type='GANOptimWrapperConstructor',
-        optim_wrapper_cfg=dict(
-            generator=dict(optimizer=dict(type='SGD', lr=g_lr)),
-            discriminator=dict(optimizer=dict(type='SGD', lr=d_lr)))))
-    return constructor(model)
 
 
 def _params(module):
@@ -97,7 +40,7 @@ def test_amp_switch_reaches_both_optimisers(monkeypatch):
             generator=dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.1)),
             discriminator=dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.2)),
             type='AmpOptimWrapper', loss_scale='dynamic', clip_grad=dict(max_norm=1.0))))
-    optim = constructor(_model())
+    optim = constructor(tiny_hrgan())
     for key, lr in (('generator', 0.1), ('discriminator', 0.2)):
         assert type(optim[key]) is AmpOptimWrapper
         assert optim[key].loss_scaler is not None and optim[key].clip_grad_kwargs == dict(
@@ -117,8 +60,8 @@ def test_amp_switch_reaches_both_optimisers(monkeypatch):
 
 
 def test_optimiser_split_covers_every_parameter_once():
-    model = _model()
-    optim = _optim(model, 0.1, 0.1)
+    model = tiny_hrgan()
+    optim = gan_optim(model, 0.1, 0.1)
     ids = [{id(p) for grp in optim[k].optimizer.param_groups for p in grp['params']}
            for k in ('generator', 'discriminator')]
     assert not ids[0] & ids[1]
@@ -131,9 +74,9 @@ def test_optimiser_split_covers_every_parameter_once():
 
 
 def test_generator_step_leaves_discriminator_alone():
-    model = _model()
+    model = tiny_hrgan()
     d_before, g_before = _params(model.discriminator), _generator_params(model)
-    out = model.train_step(_batch(), _optim(model, g_lr=0.1, d_lr=0.0))
+    out = model.train_step(tiny_gan_batch(), gan_optim(model, g_lr=0.1, d_lr=0.0))
     assert not _changed(d_before, model.discriminator)
     assert any(not torch.equal(v, dict(model.named_parameters())[n])
                for n, v in g_before.items())
@@ -144,9 +87,9 @@ def test_generator_step_leaves_discriminator_alone():
 
 
 def test_discriminator_step_leaves_generator_alone():
-    model = _model()
+    model = tiny_hrgan()
     d_before, g_before = _params(model.discriminator), _generator_params(model)
-    out = model.train_step(_batch(), _optim(model, g_lr=0.0, d_lr=0.1))
+    out = model.train_step(tiny_gan_batch(), gan_optim(model, g_lr=0.0, d_lr=0.1))
     params = dict(model.named_parameters())
     assert all(torch.equal(v, params[n]) for n, v in g_before.items())
     assert _changed(d_before, model.discriminator)
@@ -157,9 +100,9 @@ def test_discriminator_step_leaves_generator_alone():
 def test_adversarial_gradient_reaches_the_generator():
     """With the heatmap MSE weighted 0, only L_adv can move the generator."""
     for lambda_g, moves in ((1.0, True), (0.0, False)):
-        model = _model(lambda_g=lambda_g, loss_weight=0.0)
+        model = tiny_hrgan(lambda_g=lambda_g, loss_weight=0.0)
         g_before = _generator_params(model)
-        model.train_step(_batch(), _optim(model, g_lr=1.0, d_lr=0.0))
+        model.train_step(tiny_gan_batch(), gan_optim(model, g_lr=1.0, d_lr=0.0))
         params = dict(model.named_parameters())
         changed = [n for n, v in g_before.items() if not torch.equal(v, params[n])]
         assert bool(changed) is moves, (lambda_g, changed[:3])
@@ -167,22 +110,22 @@ def test_adversarial_gradient_reaches_the_generator():
 
 def test_warmup_trains_mse_only():
     hub = MessageHub.get_current_instance()
-    model = _model(warmup_iters=3)
+    model = tiny_hrgan(warmup_iters=3)
     d_before = _params(model.discriminator)
     hub.update_info('iter', 2)
-    out = model.train_step(_batch(), _optim(model, g_lr=0.1, d_lr=0.1))
+    out = model.train_step(tiny_gan_batch(), gan_optim(model, g_lr=0.1, d_lr=0.1))
     assert 'loss_real' not in out and 'loss_adv' not in out
     assert out['loss_g'].item() == pytest.approx(out['loss_kpt'].item())
     assert not _changed(d_before, model.discriminator)
     hub.update_info('iter', 3)
-    out = model.train_step(_batch(), _optim(model, g_lr=0.1, d_lr=0.1))
+    out = model.train_step(tiny_gan_batch(), gan_optim(model, g_lr=0.1, d_lr=0.1))
     assert 'loss_real' in out and _changed(d_before, model.discriminator)
     hub.update_info('iter', 0)
 
 
 def test_predict_uses_the_generator_only():
-    model = _model().eval()
-    batch = model.data_preprocessor(_batch(), False)
+    model = tiny_hrgan().eval()
+    batch = model.data_preprocessor(tiny_gan_batch(), False)
     for s in batch['data_samples']:
         s.set_metainfo(dict(input_center=np.array([32., 32.]),
                             input_scale=np.array([64., 64.]), flip_indices=list(range(K))))
@@ -198,9 +141,9 @@ def test_predict_uses_the_generator_only():
 def test_generator_starts_as_the_baseline_with_the_same_seed():
     """D's construction does not consume the generator's random stream, so
     HRGAN and the baseline start from identical generator weights."""
-    hrgan = _model()  # seeds 0, builds, init_weights
+    hrgan = tiny_hrgan()  # seeds 0, builds, init_weights
     cfg = dict(type='TopdownPoseEstimator')
-    cfg.update({k: v for k, v in _model_cfg().items()
+    cfg.update({k: v for k, v in tiny_hrgan_cfg().items()
                 if k in ('data_preprocessor', 'backbone', 'head')})
     torch.manual_seed(0)
     base = MODELS.build(cfg)
@@ -212,8 +155,8 @@ def test_generator_starts_as_the_baseline_with_the_same_seed():
 
 
 def test_channels_last_hook_runs_the_networks_in_nhwc():
-    model = _model()
-    batch = model.data_preprocessor(_batch(2), True)
+    model = tiny_hrgan()
+    batch = model.data_preprocessor(tiny_gan_batch(2), True)
     inputs, samples = batch['inputs'], batch['data_samples']
     gt = torch.stack([d.gt_fields.heatmaps for d in samples])
     before = model.head(model.extract_feat(inputs))

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from gpu_emulation import check_collective_devices, run_gloo_ranks
+from dist_emulation import check_collective_devices, run_gloo_ranks
 from mmengine.logging import HistoryBuffer
 
 REPAIR_DELAY_S = 2.0  # rank 0's repair of last_checkpoint is this slow

@@ -1,6 +1,6 @@
 """Helpers shared by the tests: repository paths, running the tools,
-config options for short runs on the synthetic data, reading run logs and
-comparing training states."""
+config options for short runs on the synthetic data, reading run logs,
+comparing training states, and a tiny HRGAN with its batch and optimisers."""
 from __future__ import annotations
 
 import json
@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import torch
 from mmcv.transforms import Compose, LoadImageFromFile
+from mmengine.structures import InstanceData, PixelData
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmpose.datasets.transforms import (
     GenerateTarget,
@@ -22,6 +23,8 @@ from mmpose.datasets.transforms import (
     RandomFlip,
     TopdownAffine,
 )
+from mmpose.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
+from mmpose.structures import PoseDataSample
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TESTDATA = osp.normpath(osp.join(REPO, '..', 'shared', 'testdata'))
@@ -196,3 +199,67 @@ class AugmentationRunner:
         self.train_dataloader = DataLoader(dataset, batch_size=6, collate_fn=pseudo_collate)
         self.message_hub = MessageHub.get_current_instance()
         self.iter, self.epoch, self.work_dir, self.seed = 0, 0, work_dir, 0
+
+
+GAN_K = 4  # keypoints of the tiny HRGAN
+
+
+def tiny_hrgan(lambda_g=1.0, loss_weight=1.0, warmup_iters=0):
+    """A tiny HRGAN (HRNet generator, small BEGAN D), seeded and initialised."""
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_hrgan_cfg(lambda_g, loss_weight, warmup_iters))
+    model.init_weights()
+    return model
+
+
+def tiny_hrgan_cfg(lambda_g=1.0, loss_weight=1.0, warmup_iters=0):
+    """The config of :func:`tiny_hrgan`: 64x64 input, 16x16 heatmaps, GAN_K keypoints."""
+    return dict(
+        type='AdversarialTopdownPoseEstimator',
+        data_preprocessor=dict(type='PoseDataPreprocessor', mean=[128.] * 3, std=[64.] * 3),
+        backbone=dict(
+            type='HRNet', in_channels=3,
+            extra=dict(
+                stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK',
+                            num_blocks=(1, ), num_channels=(16, )),
+                stage2=dict(num_modules=1, num_branches=2, block='BASIC', num_blocks=(1, 1),
+                            num_channels=(8, 16)),
+                stage3=dict(num_modules=1, num_branches=3, block='BASIC',
+                            num_blocks=(1, 1, 1), num_channels=(8, 16, 32)),
+                stage4=dict(num_modules=1, num_branches=4, block='BASIC',
+                            num_blocks=(1, 1, 1, 1), num_channels=(8, 16, 32, 64)))),
+        head=dict(type='HeatmapHead', in_channels=8, out_channels=GAN_K,
+                  deconv_out_channels=None,
+                  loss=dict(type='KeypointMSELoss', use_target_weight=True,
+                            loss_weight=loss_weight),
+                  decoder=dict(type='MSRAHeatmap', input_size=(64, 64), heatmap_size=(16, 16),
+                               sigma=2)),
+        discriminator=dict(type='PoseDiscriminator', num_keypoints=GAN_K, feat_channels=8,
+                           depth=2),
+        adversarial_loss=dict(type='BEGANLoss'),
+        lambda_g=lambda_g, warmup_iters=warmup_iters)
+
+
+def tiny_gan_batch(n=2):
+    """``n`` seeded random images and target heatmaps for :func:`tiny_hrgan`."""
+    g = torch.Generator().manual_seed(1)
+    samples = []
+    for _ in range(n):
+        s = PoseDataSample()
+        s.gt_fields = PixelData(heatmaps=torch.rand(GAN_K, 16, 16, generator=g))
+        s.gt_instance_labels = InstanceData(keypoint_weights=torch.ones(1, GAN_K))
+        s.set_metainfo(dict(input_size=(64, 64)))
+        samples.append(s)
+    inputs = [torch.randint(0, 255, (3, 64, 64), generator=g, dtype=torch.uint8)
+              for _ in range(n)]
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def gan_optim(model, g_lr, d_lr):
+    """SGD for G and for D through GANOptimWrapperConstructor."""
+    constructor = OPTIM_WRAPPER_CONSTRUCTORS.build(dict(
+        type='GANOptimWrapperConstructor',
+        optim_wrapper_cfg=dict(
+            generator=dict(optimizer=dict(type='SGD', lr=g_lr)),
+            discriminator=dict(optimizer=dict(type='SGD', lr=d_lr)))))
+    return constructor(model)

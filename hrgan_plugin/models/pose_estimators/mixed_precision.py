@@ -49,7 +49,7 @@ The ordinary backward then fires each hook once, after accumulating into
 ``.grad``, and the reducer all-reduces the whole accumulated ``.grad``
 (``Reducer::mark_variable_ready_dense`` copies ``variable.grad()`` into its
 bucket), as it does for gradients accumulated under ``no_sync``;
-tests/test_amp.py checks the ranks' mean on two gloo processes.
+tests/test_amp_split_backward.py checks the ranks' mean on two gloo processes.
 
 Cost: G's split backpropagates ``L_adv`` through the generator a second time
 (one extra backward of G per iteration, AMP only); D's split costs nothing

@@ -1,0 +1,160 @@
+"""tools/experiment.py --launcher slurm on the one-node cluster (the
+``slurm_cluster`` fixture, tests/slurm_cluster.py): the runner submits the
+pretrain run and the arms as SLURM arrays chained by ``afterok``, picks up
+jobs already queued after an interruption, reports failed runs with their
+logs and resubmits only those, and a tiny spec trained as a SLURM array
+gives the same runs.csv and curves as the local runner."""
+from __future__ import annotations
+
+import csv
+import os
+import os.path as osp
+import textwrap
+import time
+
+import pytest
+from slurm_cluster import scontrol_job
+from utils import QUICKSTART_COCO, QUICKSTART_HRGAN, REPO, run_tool, tiny_spec_options
+
+STUB_TRAIN = '''\
+"""Stands in for tools/train.py: coco/AP = stub_value after a second, and
+an empty checkpoint; fails (exit 1) for a config with stub_fail."""
+import json, os, re, sys, time
+config, work_dir = sys.argv[1], sys.argv[sys.argv.index('--work-dir') + 1]
+text = open(config).read()
+value = re.search(r'stub_value = ([\\d.]+)', text)
+time.sleep(1)
+if 'stub_fail = True' in text:
+    sys.exit('stub: this run fails')
+os.makedirs(os.path.join(work_dir, '20000101_000000', 'vis_data'))
+with open(os.path.join(work_dir, '20000101_000000', 'vis_data', 'scalars.json'), 'w') as f:
+    f.write(json.dumps(dict(iter=1, loss_kpt=1.0)) + '\\n')
+    f.write(json.dumps({'coco/AP': float(value.group(1) if value else 0), 'step': 1}) + '\\n')
+import torch  # a checkpoint, as mmengine's CheckpointHook leaves one
+torch.save(dict(state_dict={}, meta=dict(iter=1)), os.path.join(work_dir, 'epoch_1.pth'))
+with open(os.path.join(work_dir, 'last_checkpoint'), 'w') as f:
+    f.write(os.path.join(work_dir, 'epoch_1.pth'))
+'''
+
+
+def test_experiment_runner_on_slurm(slurm_cluster, tmp_path, monkeypatch, capsys):
+    """tools/experiment.py --launcher slurm with a stand-in train.py: the
+    pretrain run, then arms a and b waiting for it (afterok); the runner
+    interrupted right after submitting leaves the jobs queued, the same
+    command picks them up (no new job), reports the failed run b with its
+    log and writes runs.csv and the report from a; a rerun submits only b."""
+    monkeypatch.syspath_prepend(osp.join(REPO, 'tools'))
+    import experiment
+
+    from hrgan_plugin.experiments import slurm
+    tools = tmp_path / 'tools'
+    tools.mkdir()
+    (tools / 'train.py').write_text(STUB_TRAIN)
+    monkeypatch.setattr(experiment, 'TOOLS', str(tools))
+    monkeypatch.setenv('SLURM_CONF', slurm_cluster.conf)
+    spec = tmp_path / 'stub.py'
+    spec.write_text(textwrap.dedent(f'''\
+        """Stand-in runs."""
+        pretrain = dict(config={QUICKSTART_COCO!r})
+        arms = dict(a=dict(config={QUICKSTART_COCO!r}, cfg_options=dict(stub_value=0.25)),
+                    b=dict(config={QUICKSTART_COCO!r},
+                           cfg_options=dict(stub_value=0.5, stub_fail=True)))
+        baseline = 'a'
+        seeds = [0]
+        metrics = {{'coco/AP': 'higher'}}
+        primary = 'coco/AP'
+        '''))
+    out = tmp_path / 'out'
+    args = [str(spec), '--out', str(out), '--launcher', 'slurm', '--device', 'cpu',
+            '--poll', '0.3']
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(slurm, 'wait', interrupted)
+        assert experiment.main(args) == 130
+    err = capsys.readouterr().err
+    assert 'the SLURM jobs keep running' in err and 'submitted.json' in err
+    pretrain, arms = slurm.read_ledger(str(out))
+    assert [r['dir'] for r in pretrain['runs']] == [str(out / 'runs' / '_pretrain' / 'seed0')]
+    assert [r['dir'] for r in arms['runs']] == [str(out / 'runs' / n / 'seed0') for n in 'ab']
+    assert {pretrain['job'], arms['job']} <= set(slurm_cluster.jobs())  # still queued
+    assert scontrol_job(slurm_cluster, f'{arms["job"]}_0')['Dependency'] in (
+        f'afterok:{pretrain["job"]}_0(unfulfilled)', '(null)')  # (null): already met
+
+    start = time.monotonic()
+    assert experiment.main(args) == 1  # one run failed
+    took = time.monotonic() - start
+    stdout, err = capsys.readouterr()
+    assert 'SLURM: picked up 3 run(s)' in stdout and 'submitted job' not in stdout
+    assert len(slurm.read_ledger(str(out))) == 2
+    assert 'SLURM: 2/3 done, 0 running, 0 pending, 1 failed\n' in stdout and 'ETA' in stdout
+    train_log = out / 'runs' / 'b' / 'seed0' / 'train.log'
+    assert f'b seed 0 failed (exit 1); see {train_log}' in err
+    assert f'SLURM log {out}/slurm/logs/{arms["job"]}_1.out' in err
+    assert 'stub: this run fails' in train_log.read_text()
+    with open(out / 'runs.csv') as f:
+        rows = [(r['arm'], r['seed'], r['coco/AP']) for r in csv.DictReader(f)]
+    assert rows == [('a', '0', '0.25')]
+    assert (out / 'report.md').read_text().count('SLURM, default partition, CPU') == 1
+
+    with monkeypatch.context() as m:  # a rerun submits the failed run alone
+        m.setattr(slurm, 'wait', interrupted)
+        assert experiment.main(args) == 130
+    assert '1 finished, 1 to run' in capsys.readouterr().out
+    ledger = slurm.read_ledger(str(out))
+    assert len(ledger) == 3 and [r['dir'] for r in ledger[-1]['runs']] == [str(
+        out / 'runs' / 'b' / 'seed0')]
+    slurm_cluster.run('scancel', ledger[-1]['job'])
+    print(f'runner on SLURM, 3 stand-in runs picked up: {took:.1f} s')
+
+
+def _tiny_spec(tmp_path, root: str) -> str:
+    """tests/test_experiment.py's two-arm, two-seed spec (HRNet vs HRGAN)."""
+    options = tiny_spec_options(root)
+    spec = tmp_path / 'tiny.py'
+    spec.write_text(textwrap.dedent(f'''\
+        """Tiny synthetic check."""
+        arms = dict(hrnet=dict(config={QUICKSTART_COCO!r}),
+                    hrgan=dict(config={QUICKSTART_HRGAN!r}))
+        baseline = 'hrnet'
+        seeds = [0, 1]
+        metrics = {{'coco/AP': 'higher', 'occlusion/PCK_occluded': 'higher'}}
+        primary = 'coco/AP'
+        mechanism_samples = 2
+        schedule = {{'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 1,
+                     'train_dataloader.batch_size': 8}}
+        cfg_options = {options!r}
+        '''))
+    return str(spec)
+
+
+@pytest.mark.slow
+def test_experiment_on_slurm_matches_the_local_runner(slurm_cluster, synthetic_root, tmp_path):
+    """The tiny HRNet vs HRGAN spec, 2 seeds, trained by the local runner
+    (side by side, 1 thread each) and as a SLURM array (2 at a time, 1
+    thread each): the same metrics in runs.csv, and the same curves."""
+    spec = _tiny_spec(tmp_path, synthetic_root)
+    env = dict(OMP_NUM_THREADS='1', SLURM_CONF=slurm_cluster.conf)
+    times = {}
+    # the local runner gives each of --jobs runs cpu_count / jobs threads: 1 here
+    local = ['--jobs', str(os.cpu_count())]
+    for name, extra in (('local', local), ('slurm', ['--launcher', 'slurm', '--jobs', '2',
+                                                     '--poll', '1'])):
+        start = time.monotonic()
+        proc = run_tool('tools/experiment.py', spec, '--out', str(tmp_path / name),
+                        '--device', 'cpu', *extra, env=env)
+        times[name] = time.monotonic() - start
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert 'SLURM: 4/4 done' in proc.stdout
+    tables = []
+    for name in ('local', 'slurm'):
+        with open(tmp_path / name / 'runs.csv') as f:
+            tables.append({(r['arm'], r['seed']): {k: v for k, v in r.items() if k != 'wall_s'}
+                           for r in csv.DictReader(f)})
+    assert len(tables[0]) == 4 and tables[0] == tables[1]
+    assert any(float(r['mech/d_plausibility_ratio'] or 0) > 0 for r in tables[1].values())
+    curves = [(tmp_path / n / 'curves.csv').read_text() for n in ('local', 'slurm')]
+    assert curves[0] == curves[1]
+    print(f'times (s): {times}')
