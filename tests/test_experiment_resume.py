@@ -1,11 +1,15 @@
 """tools/experiment.py: a run interrupted mid-training continues from its
-last checkpoint and ends where the uninterrupted run ended."""
+last checkpoint and ends where the uninterrupted run ended; a program
+continued from published results takes exactly the runs it plans."""
 import json
 import textwrap
 
+from mmengine.config import Config
 from utils import QUICKSTART_COCO, run_tool, tiny_spec_options
 
 from hrgan_plugin.experiments.results import read_scalars
+from hrgan_plugin.experiments.runs import Run, adopt_archived
+from hrgan_plugin.experiments.spec import Arm
 
 
 def test_interrupted_run_continues_from_its_last_checkpoint(synthetic_root, tmp_path):
@@ -69,3 +73,32 @@ def test_interrupted_run_continues_from_its_last_checkpoint(synthetic_root, tmp_
     assert proc.returncode == 0 and 'resuming' not in proc.stdout, proc.stderr[-3000:]
     again = json.loads((run_dir / 'result.json').read_text())
     assert again['segments'] == 1 and again['metrics'] == straight['metrics']
+
+
+def test_published_results_are_taken_only_for_the_planned_config(tmp_path):
+    """--resume-from takes an archived result whose key is the planned run's,
+    sets a stale local result of another config aside (not deleted), and
+    takes nothing of another config or of a run already finished."""
+    archive, out = tmp_path / 'published' / 'results', tmp_path / 'out'
+
+    def result(path, key):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(dict(key=key, metrics={'PCK': 50.0})))
+
+    def run(arm, seed, key):
+        return Run(Arm(arm, 'cfg.py'), seed, str(out / 'runs' / arm / f'seed{seed}'),
+                   Config(), key, archive=str(out / 'results' / arm / f'seed{seed}.json'))
+
+    result(archive / 'res' / 'seed0.json', 'new0')  # the planned config
+    result(archive / 'res' / 'seed1.json', 'old1')  # another config
+    result(archive / 'res' / 'seed2.json', 'new2')
+    result(out / 'results' / 'res' / 'seed0.json', 'old0')  # stale local result
+    result(out / 'results' / 'res' / 'seed2.json', 'new2')  # finished here already
+    runs = [run('res', 0, 'new0'), run('res', 1, 'new1'), run('res', 2, 'new2'),
+            run('hru', 0, 'x')]
+    assert adopt_archived(runs, str(archive)) == 1
+    assert runs[0].result()['key'] == 'new0'
+    assert json.loads((out / 'results' / 'res' / 'seed0.old0.json').read_text())['key'] == 'old0'
+    assert runs[1].result() is None and not (out / 'results' / 'res' / 'seed1.json').exists()
+    assert sorted(p.name for p in (out / 'results' / 'res').iterdir()) == [
+        'seed0.json', 'seed0.old0.json', 'seed2.json']

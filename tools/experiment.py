@@ -45,7 +45,6 @@ from hrgan_plugin.experiments.figures import plot_all
 from hrgan_plugin.experiments.report import kept_section, write_report
 from hrgan_plugin.experiments.results import (
     RunFailed,
-    copy_missing,
     read_curves_csv,
     read_runs_csv,
     write_curves_csv,
@@ -53,6 +52,7 @@ from hrgan_plugin.experiments.results import (
 )
 from hrgan_plugin.experiments.runs import (
     Run,
+    adopt_archived,
     clear,  # noqa: F401  (re-exported: experiment.clear)
     ensure_data,
     fmt_s,
@@ -265,14 +265,15 @@ def main(argv=None) -> int:
         args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
     out = args.out or osp.join(REPO, 'work_dirs', 'experiments', spec.name)
     os.makedirs(out, exist_ok=True)
+    pretrains, runs = plan(spec, out, dict(args.cfg_options))
     if args.resume_from:
         archive = osp.join(args.resume_from, 'results')
         if not osp.isdir(archive):
             print(f'error: --resume-from {args.resume_from}: no results/ folder there',
                   file=sys.stderr)
             return 2
-        copy_missing(archive, osp.join(out, 'results'))
-    pretrains, runs = plan(spec, out, dict(args.cfg_options))
+        print(f'{adopt_archived(pretrains + runs, archive)} finished run(s) taken from '
+              f'{archive}', flush=True)
     pending = [r for r in runs if not r.finished()]
     print(f'{spec.name}: {len(spec.arms)} arms x {len(spec.seeds)} seeds = {len(runs)} runs; '
           f'{len(runs) - len(pending)} finished, {len(pending)} to run', flush=True)

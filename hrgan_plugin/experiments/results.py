@@ -13,7 +13,6 @@ import csv
 import json
 import os
 import os.path as osp
-import shutil
 
 #: keys of a logged record that are not metrics
 NOT_METRICS = {'data_time', 'time', 'step', 'iter', 'epoch', 'lr', 'memory'}
@@ -152,13 +151,3 @@ def curve_by_seed(results: list, arm: str, metric: str) -> dict:
             if points:
                 out[r['seed']] = points
     return out
-
-
-def copy_missing(src: str, dest: str) -> None:
-    """Copy the result files under ``src`` that ``dest`` does not have."""
-    for folder, _, files in os.walk(src):
-        target = osp.join(dest, osp.relpath(folder, src))
-        os.makedirs(target, exist_ok=True)
-        for name in files:
-            if not osp.exists(osp.join(target, name)):
-                shutil.copy2(osp.join(folder, name), target)

@@ -91,6 +91,35 @@ def archive_weights(run: Run) -> None:
     os.replace(run.weights + '.tmp', run.weights)
 
 
+def adopt_archived(runs: list, archive: str) -> int:
+    """Take the results (and a pretrain's weights) archived under
+    ``archive/ARM/seedS.json`` that are exactly those of ``runs`` without a
+    result: a program continued from a published report (``--resume-from``)
+    trains only what it lacks. A local result of another config is kept
+    beside it as ``seedS.KEY.json``. Returns how many results were taken."""
+    taken = 0
+    for run in runs:
+        src = osp.join(archive, run.arm.name, f'seed{run.seed}.json')
+        done = run.finished() and (run.arm.name != PRETRAIN or run.has_weights())
+        if run.archive is None or done or not osp.isfile(src):
+            continue
+        with open(src) as f:
+            if json.load(f).get('key') != run.key:
+                continue
+        os.makedirs(osp.dirname(run.archive), exist_ok=True)
+        for ext in ('.json', '.pth'):
+            source, target = osp.splitext(src)[0] + ext, osp.splitext(run.archive)[0] + ext
+            if not osp.isfile(source):
+                continue
+            if osp.isfile(target) and ext == '.json':
+                with open(target) as f:
+                    old = json.load(f).get('key', 'unknown')
+                os.replace(target, f'{osp.splitext(target)[0]}.{old}.json')
+            shutil.copy2(source, target)
+        taken += 1
+    return taken
+
+
 def set_val_points(cfg: Config, points: int) -> None:
     """Validate about ``points`` times over the schedule (every
     ``max_epochs // points`` epochs, and at the end; an iteration-based loop
