@@ -208,25 +208,28 @@ def resume_point(run: Run) -> Optional[str]:
     return checkpoint
 
 
-def _segments(run: Run, start: float) -> float:
+def _start_segment(run: Run, start: float, resume: bool) -> list:
     """Record a training segment starting at ``start`` in ``segments.json``
-    and return the wall time of the earlier ones: an interrupted segment
-    counts up to its last checkpoint (later work is done again)."""
+    (``[begin, end]`` pairs: a fresh run's first, or one more of a resumed
+    run's) and return them all. An interrupted segment ends at its last
+    checkpoint (later work is done again)."""
     path = osp.join(run.dir, 'segments.json')
-    try:
-        with open(path) as f:
-            segments = json.load(f)
-    except (OSError, ValueError):
-        segments = []
-    with open(osp.join(run.dir, 'last_checkpoint')) as f:
-        saved = osp.getmtime(f.read().strip()) if segments else 0.0
-    for segment in segments:
-        if segment[1] is None:
-            segment[1] = max(segment[0], saved)
+    segments = []
+    if resume:
+        try:
+            with open(path) as f:
+                segments = json.load(f)
+        except (OSError, ValueError):
+            segments = []
+        with open(osp.join(run.dir, 'last_checkpoint')) as f:
+            saved = osp.getmtime(f.read().strip()) if segments else 0.0
+        for segment in segments:
+            if segment[1] is None:
+                segment[1] = max(segment[0], saved)
     segments.append([start, None])
     with open(path, 'w') as f:
         json.dump(segments, f)
-    return sum(end - begin for begin, end in segments[:-1])
+    return segments
 
 
 def _free_port() -> int:
@@ -254,23 +257,18 @@ def train_prepared(run: Run, env: dict, curve_keys: list, mechanism_samples: int
     :class:`RunFailed` naming the log of the step that failed."""
     log = osp.join(run.dir, 'train.log')
     begin = time.time()
-    earlier = _segments(run, begin) if resume else 0.0
-    if not resume:
-        with open(osp.join(run.dir, 'segments.json'), 'w') as f:
-            json.dump([[begin, None]], f)
+    segments = _start_segment(run, begin, resume)
     command = train_command(run.dir, tools_dir, nproc) + (['--resume'] if resume else [])
     with open(log, 'a' if resume else 'w') as f:
         proc = subprocess.run(command, cwd=osp.dirname(tools_dir), env=env, stdout=f,
                               stderr=subprocess.STDOUT)
-    wall = earlier + time.time() - begin
+    wall = sum(end - start for start, end in segments[:-1]) + time.time() - begin
     if proc.returncode:
         raise RunFailed(f'{run.label} failed (exit {proc.returncode}); see {log}')
     import torch
     threads = int(env.get('OMP_NUM_THREADS') or torch.get_num_threads())
-    with open(osp.join(run.dir, 'segments.json')) as f:
-        segments = len(json.load(f))
     result = dict(arm=run.arm.name, seed=run.seed, key=run.key, wall_s=wall, threads=threads,
-                  segments=segments, **summarise_run(read_scalars(run.dir), curve_keys))
+                  segments=len(segments), **summarise_run(read_scalars(run.dir), curve_keys))
     result['metrics'].update(mechanism_checks(run, env, mechanism_samples, tools_dir))
     if run.arm.name == PRETRAIN and run.archive:
         archive_weights(run)  # before the result: a result means its weights are there
