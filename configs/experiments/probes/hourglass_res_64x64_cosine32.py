@@ -9,19 +9,12 @@ quarter, and the constant 2.5e-4 of hourglass_res_64x64_long.py 3.2% over
 epochs 30-40: this one asks whether twice the decaying schedule reaches
 the plateau. A checkpoint every 4 epochs lets an interrupted probe continue.
 """
-_base_ = ['../_base_/occlusion_mpii.py', '../_base_/proxy_hourglass_64x64.py']
+_base_ = ['./hourglass_res_64x64_cosine16.py']
 
-arms = dict(res=dict(config='configs/quickstart/hg2_hru-deconv_synthetic-mpii_128x128.py',
-                     cfg_options={'model.backbone.upsample': 'nearest',
-                                  'model.backbone.unit': 'residual'}))
-baseline = 'res'
-seeds = [0]
 val_points = 16
-curves = ['loss_kpt']
 schedule = {
     'train_cfg.max_epochs': 32,
     'param_scheduler.1.end': 32,
-    'train_dataloader.batch_size': 8,
-    'default_hooks.checkpoint.interval': 4, 'default_hooks.checkpoint.max_keep_ckpts': 1,
+    'default_hooks.checkpoint.interval': 4,
+    'default_hooks.checkpoint.max_keep_ckpts': 1,
 }
-cfg_options = {{_base_.proxy_options}}
