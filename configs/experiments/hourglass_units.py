@@ -31,10 +31,10 @@ docs/evidence/hourglass_units/probes.md). A checkpoint every 4 epochs lets
 an interrupted run continue. The `res` runs are exactly those of
 configs/experiments/probes/hourglass_res_64x64_cosine32.py (same run keys).
 
-Budget (measured on the probe: 9952 iterations of `res` in 47 minutes on
-one thread beside one other run; the other arms' step times relative to it
-at 64x64, batch 8: hru 1.5x, hru-deconv 1.75x, res-wide 1.6x): about 3.4
-hours of run slots per seed, so about 8.5 hours of the 2-core machine for 5
+Budget (measured on the probe: 9952 iterations of `res` in 35-47 minutes
+on one thread beside one other run; the other arms' step times relative to
+it at 64x64, batch 8: hru 1.5x, hru-deconv 1.75x, res-wide 1.6x): about 4
+hours of run slots per seed, so about 10 hours of the 2-core machine for 5
 seeds with two runs side by side (`--jobs 2`).
 """
 _base_ = ['./_base_/occlusion_mpii.py', './_base_/proxy_hourglass_64x64.py']
