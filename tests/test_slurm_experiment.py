@@ -7,6 +7,7 @@ gives the same runs.csv and curves as the local runner."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import os.path as osp
 import textwrap
@@ -18,23 +19,54 @@ from utils import QUICKSTART_COCO, QUICKSTART_HRGAN, REPO, run_tool, tiny_spec_o
 
 STUB_TRAIN = '''\
 """Stands in for tools/train.py: coco/AP = stub_value after a second, and
-an empty checkpoint; fails (exit 1) for a config with stub_fail."""
+a checkpoint; fails (exit 1) for a config with stub_fail, and for one with
+stub_interrupted stops after an epoch-1 checkpoint unless it is resumed."""
 import json, os, re, sys, time
+import torch
 config, work_dir = sys.argv[1], sys.argv[sys.argv.index('--work-dir') + 1]
 text = open(config).read()
 value = re.search(r'stub_value = ([\\d.]+)', text)
+resumed = '--resume' in sys.argv
 time.sleep(1)
 if 'stub_fail = True' in text:
     sys.exit('stub: this run fails')
-os.makedirs(os.path.join(work_dir, '20000101_000000', 'vis_data'))
-with open(os.path.join(work_dir, '20000101_000000', 'vis_data', 'scalars.json'), 'w') as f:
-    f.write(json.dumps(dict(iter=1, loss_kpt=1.0)) + '\\n')
+
+
+def checkpoint(epoch):  # as mmengine's CheckpointHook leaves one
+    path = os.path.join(work_dir, f'epoch_{epoch}.pth')
+    torch.save(dict(state_dict={}, meta=dict(iter=epoch)), path)
+    with open(os.path.join(work_dir, 'last_checkpoint'), 'w') as f:
+        f.write(path)
+
+
+if resumed:
+    print('stub: resumed from', open(os.path.join(work_dir, 'last_checkpoint')).read())
+elif 'stub_interrupted = True' in text:
+    checkpoint(1)
+    sys.exit('stub: stopped after epoch 1')
+vis = os.path.join(work_dir, '2000010%d_000000' % (1 + resumed), 'vis_data')
+os.makedirs(vis)
+with open(os.path.join(vis, 'scalars.json'), 'w') as f:
+    f.write(json.dumps(dict(iter=1 + resumed, loss_kpt=1.0)) + '\\n')
     f.write(json.dumps({'coco/AP': float(value.group(1) if value else 0), 'step': 1}) + '\\n')
-import torch  # a checkpoint, as mmengine's CheckpointHook leaves one
-torch.save(dict(state_dict={}, meta=dict(iter=1)), os.path.join(work_dir, 'epoch_1.pth'))
-with open(os.path.join(work_dir, 'last_checkpoint'), 'w') as f:
-    f.write(os.path.join(work_dir, 'epoch_1.pth'))
+checkpoint(1 + resumed)
 '''
+
+
+def _stub_runner(tmp_path, monkeypatch, spec_body: str):
+    """tools/experiment.py's ``main`` with the stand-in train.py, the spec
+    written from ``spec_body``, and its ``--launcher slurm`` arguments."""
+    monkeypatch.syspath_prepend(osp.join(REPO, 'tools'))
+    import experiment
+    tools = tmp_path / 'tools'
+    tools.mkdir()
+    (tools / 'train.py').write_text(STUB_TRAIN)
+    monkeypatch.setattr(experiment, 'TOOLS', str(tools))
+    spec = tmp_path / 'stub.py'
+    spec.write_text('"""Stand-in runs."""\n' + textwrap.dedent(spec_body))
+    out = tmp_path / 'out'
+    return experiment, [str(spec), '--out', str(out), '--launcher', 'slurm', '--device',
+                        'cpu', '--poll', '0.3'], out
 
 
 def test_experiment_runner_on_slurm(slurm_cluster, tmp_path, monkeypatch, capsys):
@@ -43,18 +75,9 @@ def test_experiment_runner_on_slurm(slurm_cluster, tmp_path, monkeypatch, capsys
     interrupted right after submitting leaves the jobs queued, the same
     command picks them up (no new job), reports the failed run b with its
     log and writes runs.csv and the report from a; a rerun submits only b."""
-    monkeypatch.syspath_prepend(osp.join(REPO, 'tools'))
-    import experiment
-
     from hrgan_plugin.experiments import slurm
-    tools = tmp_path / 'tools'
-    tools.mkdir()
-    (tools / 'train.py').write_text(STUB_TRAIN)
-    monkeypatch.setattr(experiment, 'TOOLS', str(tools))
     monkeypatch.setenv('SLURM_CONF', slurm_cluster.conf)
-    spec = tmp_path / 'stub.py'
-    spec.write_text(textwrap.dedent(f'''\
-        """Stand-in runs."""
+    experiment, args, out = _stub_runner(tmp_path, monkeypatch, f'''\
         pretrain = dict(config={QUICKSTART_COCO!r})
         arms = dict(a=dict(config={QUICKSTART_COCO!r}, cfg_options=dict(stub_value=0.25)),
                     b=dict(config={QUICKSTART_COCO!r},
@@ -63,10 +86,7 @@ def test_experiment_runner_on_slurm(slurm_cluster, tmp_path, monkeypatch, capsys
         seeds = [0]
         metrics = {{'coco/AP': 'higher'}}
         primary = 'coco/AP'
-        '''))
-    out = tmp_path / 'out'
-    args = [str(spec), '--out', str(out), '--launcher', 'slurm', '--device', 'cpu',
-            '--poll', '0.3']
+        ''')
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -109,6 +129,42 @@ def test_experiment_runner_on_slurm(slurm_cluster, tmp_path, monkeypatch, capsys
     slurm_cluster.run('scancel', ledger[-1]['job'])
     print(f'runner on SLURM, 3 stand-in runs picked up: {took:.1f} s')
 
+
+def test_stopped_slurm_run_continues_from_its_checkpoint(slurm_cluster, tmp_path, monkeypatch,
+                                                        capsys):
+    """A task that stopped after a checkpoint (killed, preempted, out of
+    time) leaves its run's folder: the next runner submits the run again
+    without clearing it, and the task trains from the checkpoint
+    (``--resume``); the result counts both segments."""
+    from hrgan_plugin.experiments import slurm
+    monkeypatch.setenv('SLURM_CONF', slurm_cluster.conf)
+    experiment, args, out = _stub_runner(tmp_path, monkeypatch, f'''\
+        arms = dict(a=dict(config={QUICKSTART_COCO!r},
+                           cfg_options=dict(stub_value=0.25, stub_interrupted=True)))
+        baseline = 'a'
+        seeds = [0]
+        metrics = {{'coco/AP': 'higher'}}
+        primary = 'coco/AP'
+        ''')
+    run_dir = out / 'runs' / 'a' / 'seed0'
+    assert experiment.main(args) == 1
+    assert '1 failed' in capsys.readouterr().out
+    assert (run_dir / 'failed.txt').is_file()
+    assert (run_dir / 'last_checkpoint').read_text() == str(run_dir / 'epoch_1.pth')
+
+    assert experiment.main(args) == 0
+    stdout = capsys.readouterr().out
+    assert f'a seed 0: continues from {run_dir / "epoch_1.pth"}' in stdout
+    assert not (run_dir / 'failed.txt').exists()
+    result = json.loads((run_dir / 'result.json').read_text())
+    assert result['segments'] == 2 and result['iters'] == 2
+    assert result['metrics']['coco/AP'] == 0.25
+    log = (run_dir / 'train.log').read_text()  # both attempts, in order
+    assert log.index('stub: stopped after epoch 1') < log.index(
+        f'stub: resumed from {run_dir / "epoch_1.pth"}')
+    job = slurm.read_ledger(str(out))[-1]['job']
+    task_log = (out / 'slurm' / 'logs' / f'{job}_0.out').read_text()
+    assert f'from {run_dir / "epoch_1.pth"}' in task_log
 
 def _tiny_spec(tmp_path, root: str) -> str:
     """tests/test_experiment.py's two-arm, two-seed spec (HRNet vs HRGAN)."""

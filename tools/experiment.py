@@ -57,10 +57,9 @@ from hrgan_plugin.experiments.runs import (
     ensure_data,
     fmt_s,
     missing_metrics,
-    prepare,
     result_line,
-    resume_point,
     set_val_points,
+    start_run,
     train_prepared,
 )
 from hrgan_plugin.experiments.slurm import SlurmError, SlurmOptions, run_on_slurm
@@ -139,10 +138,8 @@ def execute(run: Run, env: dict, curve_keys: list, mechanism_samples: int | None
     """Train one run in its own folder, continuing from its last checkpoint
     when an earlier attempt was interrupted (:func:`resume_point`), else from
     scratch; returns its result."""
-    checkpoint = resume_point(run)
-    if checkpoint is None:
-        prepare(run)
-    else:
+    checkpoint = start_run(run)
+    if checkpoint is not None:
         print(f'{run.label}: resuming from {checkpoint}', flush=True)
     return train_prepared(run, env, curve_keys, mechanism_samples, TOOLS,
                           resume=checkpoint is not None)

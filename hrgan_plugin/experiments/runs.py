@@ -208,6 +208,16 @@ def resume_point(run: Run) -> Optional[str]:
     return checkpoint
 
 
+def start_run(run: Run) -> Optional[str]:
+    """Ready ``run``'s folder for training: kept as it is when the run
+    continues from its :func:`resume_point` (returned), else prepared afresh
+    (:func:`prepare`; returns None)."""
+    checkpoint = resume_point(run)
+    if checkpoint is None:
+        prepare(run)
+    return checkpoint
+
+
 def _start_segment(run: Run, start: float, resume: bool) -> list:
     """Record a training segment starting at ``start`` in ``segments.json``
     (``[begin, end]`` pairs: a fresh run's first, or one more of a resumed

@@ -9,6 +9,9 @@ nothing to wait for are one array). Each array task runs
 ``python -m hrgan_plugin.experiments.slurm TASKS.json``, which trains the
 run at index ``SLURM_ARRAY_TASK_ID`` as the local runner does and writes its
 ``result.json`` (or ``failed.txt`` naming the log of the step that failed).
+A run interrupted after a checkpoint (a task requeued by preemption or
+``--requeue``, or a failed run submitted again) continues from its last
+checkpoint, as on the local runner (:func:`~.runs.resume_point`).
 
 Bookkeeping in ``OUT/slurm/``: ``submitted.json`` (each job id and the runs,
 by folder and key, its tasks train), ``tasks/*.json`` and the tasks' logs
@@ -33,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from .results import RunFailed
-from .runs import Run, fmt_s, missing_metrics, prepare, result_line, train_prepared
+from .runs import Run, fmt_s, missing_metrics, result_line, start_run, train_prepared
 
 #: job states in which a task still runs or will run
 LIVE = ('PENDING', 'CONFIGURING', 'RUNNING', 'COMPLETING', 'SUSPENDED', 'REQUEUED',
@@ -144,7 +147,9 @@ def submit(runs: list, spec, out: str, options: SlurmOptions, tools_dir: str,
     for sub in ('logs', 'tasks'):
         os.makedirs(osp.join(folder, sub), exist_ok=True)
     for run in runs:
-        prepare(run)
+        checkpoint = start_run(run)
+        if checkpoint is not None:
+            print(f'{run.label}: continues from {checkpoint}', flush=True)
     stamp = datetime.datetime.now().strftime('%Y%m%d_%H%M%S_%f')
     task_file = osp.join(folder, 'tasks', f'{stamp}.json')
     with open(task_file, 'w') as f:
@@ -284,10 +289,15 @@ def run_task(task_file: str, index: int) -> int:
         env['CUDA_VISIBLE_DEVICES'] = ''
     if 'OMP_NUM_THREADS' not in env and 'SLURM_CPUS_PER_TASK' in env:
         env['OMP_NUM_THREADS'] = env['SLURM_CPUS_PER_TASK']
-    print(f'{run.label}: {run.dir} on {os.uname().nodename}', flush=True)
+    if osp.isfile(osp.join(run.dir, FAILED_FILE)):  # an earlier attempt's
+        os.remove(osp.join(run.dir, FAILED_FILE))
+    checkpoint = start_run(run)  # a requeued task continues where it stopped
+    where = f'from {checkpoint}' if checkpoint else 'from scratch'
+    print(f'{run.label}: {run.dir} on {os.uname().nodename}, {where}', flush=True)
     try:
         result = train_prepared(run, env, task['curves'], task['mechanism_samples'],
-                                task['tools'], nproc=max(1, task['gpus']))
+                                task['tools'], nproc=max(1, task['gpus']),
+                                resume=checkpoint is not None)
     except (RunFailed, OSError) as err:
         with open(osp.join(run.dir, FAILED_FILE), 'w') as f:
             f.write(f'{err}\n')
