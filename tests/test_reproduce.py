@@ -11,8 +11,9 @@ from utils import QUICKSTART_COCO, REPO, run_tool, tiny_spec_options
 def test_reproduce_retrains_one_run_and_compares_every_metric(synthetic_root, tmp_path):
     """A tiny spec with a shared stage 1 is run and published; the arm's
     rerun from the published stage-1 weights, at the recorded thread count,
-    gives the same metrics (exit 0); an unknown arm or seed, or a result of
-    another config, is refused before any training (exit 2)."""
+    gives the same metrics (exit 0) when given the grid's --cfg-options; an
+    unknown arm or seed, a result of another config, or the grid's options
+    left out are refused before any training (exit 2)."""
     spec = tmp_path / 'tiny.py'
     spec.write_text(textwrap.dedent(f'''\
         """Tiny synthetic check."""
@@ -28,7 +29,8 @@ def test_reproduce_retrains_one_run_and_compares_every_metric(synthetic_root, tm
         cfg_options = {tiny_spec_options(synthetic_root)!r}
         '''))
     out = tmp_path / 'out'
-    proc = run_tool('tools/experiment.py', str(spec), '--out', str(out), '--jobs', '2')
+    options = ['--cfg-options', 'default_hooks.checkpoint.max_keep_ckpts=2']
+    proc = run_tool('tools/experiment.py', str(spec), '--out', str(out), '--jobs', '2', *options)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     committed = out / 'results' / 'hrnet' / 'seed1.json'
     result = json.loads(committed.read_text())
@@ -36,7 +38,7 @@ def test_reproduce_retrains_one_run_and_compares_every_metric(synthetic_root, tm
     assert result['threads'] == torch.get_num_threads()
     assert (out / 'results' / '_pretrain' / 'seed0.pth').is_file()
 
-    args = ['tools/reproduce.py', str(spec), 'hrnet', '1', '--from', str(out)]
+    args = ['tools/reproduce.py', str(spec), 'hrnet', '1', '--from', str(out), *options]
     proc = run_tool(*args, '--out', str(tmp_path / 're'))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert f'hrnet seed 1: training again with {result["threads"]} thread(s)' in proc.stdout
@@ -50,6 +52,9 @@ def test_reproduce_retrains_one_run_and_compares_every_metric(synthetic_root, tm
         f"error: {spec}: no arm 'nope'; the arms are ['_pretrain', 'hrnet']")
     proc = run_tool('tools/reproduce.py', str(spec), 'hrnet', '3', '--from', str(out))
     assert proc.returncode == 2 and 'no published result for hrnet seed 3' in proc.stderr
+    proc = run_tool(*args[:-2])  # without the grid's --cfg-options: another stage 1
+    assert proc.returncode == 2 and 'of another config than the spec' in proc.stderr
+    assert 'or the grid ran with other --cfg-options' in proc.stderr
     committed.write_text(json.dumps(dict(result, key='0123')))
     proc = run_tool(*args)
     assert proc.returncode == 2

@@ -31,6 +31,7 @@ import shutil
 import sys
 
 from experiment import REPO, execute, make_run
+from mmengine.config import DictAction
 
 from hrgan_plugin.experiments.runs import ensure_data, fmt_s
 from hrgan_plugin.experiments.spec import PRETRAIN, SpecError, load_spec
@@ -50,6 +51,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='CPU threads (default: as recorded with the committed result)')
     parser.add_argument('--tol', type=float, default=0.0,
                         help='largest absolute difference accepted per metric (default 0)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help='the --cfg-options the grid was run with (they are part of '
+                             "each run's config, and so of its key)")
     return parser.parse_args(argv)
 
 
@@ -94,7 +98,8 @@ def main(argv=None) -> int:
 
     pretrain = None
     if spec.pretrain is not None and args.arm != PRETRAIN:
-        pretrain = make_run(spec, spec.pretrain, spec.stage1_seed(args.seed), out, {})
+        pretrain = make_run(spec, spec.pretrain, spec.stage1_seed(args.seed), out,
+                            args.cfg_options)
         source = osp.join(published, 'results', PRETRAIN, osp.basename(pretrain.weights))
         if not osp.isfile(source):
             return fail(f'{source}: the stage-1 weights this arm starts from are not published')
@@ -102,12 +107,13 @@ def main(argv=None) -> int:
         shutil.copy2(source, pretrain.weights)
         if not pretrain.has_weights():
             return fail(f'{source}: not readable as stage-1 weights, or of another config than '
-                        f'the spec\'s pretrain (key {pretrain.key}): the pretrain changed since')
-    run = make_run(spec, arms[args.arm], args.seed, out, {}, pretrain)
+                        f'the spec\'s pretrain (key {pretrain.key}): the pretrain changed '
+                        'since, or the grid ran with other --cfg-options')
+    run = make_run(spec, arms[args.arm], args.seed, out, args.cfg_options, pretrain)
     if committed.get('key') != run.key:
         return fail(f'{committed_file}: published for another config (key '
                     f'{committed.get("key")}, the spec now gives {run.key}): the spec or its '
-                    'configs changed since')
+                    'configs changed since, or the grid ran with other --cfg-options')
     try:
         ensure_data(spec, REPO)
     except SpecError as err:
