@@ -9,7 +9,14 @@ import textwrap
 
 import pytest
 import torch
-from utils import QUICKSTART_COCO, QUICKSTART_HRGAN, REPO, run_tool, tiny_spec_options
+from utils import (
+    QUICKSTART_COCO,
+    QUICKSTART_HRGAN,
+    REPO,
+    run_tool,
+    tiny_spec_options,
+    write_spec,
+)
 
 from hrgan_plugin.experiments.spec import Arm, SpecError, load_spec
 
@@ -18,27 +25,18 @@ def test_runner_two_arms_two_seeds_and_resume(synthetic_root, tmp_path):
     """HRNet vs HRGAN, 2 seeds, 2 iterations each through tools/train.py;
     then a rerun trains nothing, and a run whose result is gone (left
     half-written) is trained again, from scratch, alone."""
-    root = synthetic_root
-    options = tiny_spec_options(root)
-    spec = tmp_path / 'tiny.py'
-    spec.write_text(textwrap.dedent(f'''\
-        """Tiny synthetic check, under a minute."""
-        arms = dict(hrnet=dict(config={QUICKSTART_COCO!r}),
-                    hrgan=dict(config={QUICKSTART_HRGAN!r}))
-        baseline = 'hrnet'
-        seeds = [0, 1]
-        metrics = {{'coco/AP': 'higher', 'occlusion/PCK_occluded': 'higher',
-                    'occlusion/implausible_rate': 'lower'}}
-        primary = 'coco/AP'
-        val_points = 2
-        mechanism_samples = 2
-        schedule = {{'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 1,
-                     'train_dataloader.batch_size': 8}}
-        cfg_options = {options!r}
-        curves = ['loss_kpt', 'k_t']
-        '''))
+    spec = write_spec(
+        tmp_path / 'tiny.py', 'Tiny synthetic check, under a minute.',
+        arms=dict(hrnet=dict(config=QUICKSTART_COCO), hrgan=dict(config=QUICKSTART_HRGAN)),
+        baseline='hrnet', seeds=[0, 1],
+        metrics={'coco/AP': 'higher', 'occlusion/PCK_occluded': 'higher',
+                 'occlusion/implausible_rate': 'lower'},
+        primary='coco/AP', val_points=2, mechanism_samples=2,
+        schedule={'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 1,
+                  'train_dataloader.batch_size': 8},
+        cfg_options=tiny_spec_options(synthetic_root), curves=['loss_kpt', 'k_t'])
     out = tmp_path / 'out'
-    proc = run_tool('tools/experiment.py', str(spec), '--out', str(out), '--jobs', '2')
+    proc = run_tool('tools/experiment.py', spec, '--out', str(out), '--jobs', '2')
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert '4 runs; 0 finished, 4 to run' in proc.stdout
     assert '[4/4]' in proc.stdout and 'ETA' in proc.stdout
@@ -72,20 +70,20 @@ def test_runner_two_arms_two_seeds_and_resume(synthetic_root, tmp_path):
     assert '## Training scalars' in report and '| k_t | hrgan | 2 |' in report
 
     first = {r['arm'] + r['seed']: r for r in rows}
-    proc = run_tool('tools/experiment.py', str(spec), '--out', str(out))
+    proc = run_tool('tools/experiment.py', spec, '--out', str(out))
     assert proc.returncode == 0 and '4 finished, 0 to run' in proc.stdout
 
     # the results archive outlives the run folders: a fresh output folder
     # resumed from it trains nothing and reports the same runs
     assert json.loads((out / 'results' / 'hrgan' / 'seed1.json').read_text()) == result
     fresh = tmp_path / 'fresh'
-    proc = run_tool('tools/experiment.py', str(spec), '--out', str(fresh), '--resume-from',
+    proc = run_tool('tools/experiment.py', spec, '--out', str(fresh), '--resume-from',
                     str(out))
     assert proc.returncode == 0 and '4 finished, 0 to run' in proc.stdout, proc.stderr[-2000:]
     assert not (fresh / 'runs').exists()
     assert (fresh / 'runs.csv').read_text() == (out / 'runs.csv').read_text()
     assert (fresh / 'curves.csv').read_text() == (out / 'curves.csv').read_text()
-    proc = run_tool('tools/experiment.py', str(spec), '--out', str(fresh), '--resume-from',
+    proc = run_tool('tools/experiment.py', spec, '--out', str(fresh), '--resume-from',
                     str(tmp_path))
     assert proc.returncode == 2 and f'--resume-from {tmp_path}: no results/' in proc.stderr
 
@@ -94,11 +92,13 @@ def test_runner_two_arms_two_seeds_and_resume(synthetic_root, tmp_path):
     os.remove(run_dir / 'result.json')
     os.remove(out / 'results' / 'hrnet' / 'seed1.json')  # killed before either was written
     (run_dir / 'epoch_1.pth').write_bytes(b'truncated')  # a run killed mid-save
-    proc = run_tool('tools/experiment.py', str(spec), '--out', str(out), '--jobs', '2')
+    # alone, the run gets this process's threads: as many as it had beside another
+    threads = dict(OMP_NUM_THREADS=str(before['threads']))
+    proc = run_tool('tools/experiment.py', spec, '--out', str(out), '--jobs', '2', env=threads)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert '3 finished, 1 to run' in proc.stdout and 'hrnet seed 1' in proc.stdout
     after = json.loads((run_dir / 'result.json').read_text())
-    # CPU runs are deterministic: the rerun reproduces the losses and metrics
+    # CPU runs at one thread count are deterministic: the same losses and metrics
     assert after['curves']['loss_kpt'] == before['curves']['loss_kpt']
     assert after['metrics'] == before['metrics']
     with open(out / 'runs.csv') as f:
@@ -106,10 +106,10 @@ def test_runner_two_arms_two_seeds_and_resume(synthetic_root, tmp_path):
     assert again == {k: {**r, 'wall_s': again[k]['wall_s']} for k, r in first.items()}
 
     # a subset of arms (the baseline always kept); an unknown arm is refused
-    proc = run_tool('tools/experiment.py', str(spec), '--out', str(out), '--arms', 'hrnet',
+    proc = run_tool('tools/experiment.py', spec, '--out', str(out), '--arms', 'hrnet',
                     '--report-only')
     assert proc.returncode == 0 and '1 arms x 2 seeds = 2 runs; 2 finished' in proc.stdout
-    proc = run_tool('tools/experiment.py', str(spec), '--out', str(out), '--arms', 'gan')
+    proc = run_tool('tools/experiment.py', spec, '--out', str(out), '--arms', 'gan')
     assert proc.returncode == 2 and "--arms ['gan'] not in" in proc.stderr
 
 

@@ -2,10 +2,9 @@
 last checkpoint and ends where the uninterrupted run ended; a program
 continued from published results takes exactly the runs it plans."""
 import json
-import textwrap
 
 from mmengine.config import Config
-from utils import QUICKSTART_COCO, run_tool, tiny_spec_options
+from utils import QUICKSTART_COCO, run_tool, tiny_spec_options, write_spec
 
 from hrgan_plugin.experiments.results import read_scalars
 from hrgan_plugin.experiments.runs import Run, adopt_archived
@@ -18,22 +17,15 @@ def test_interrupted_run_continues_from_its_last_checkpoint(synthetic_root, tmp_
     ``last_checkpoint`` naming ``epoch_1.pth``, epoch 2's records logged): the
     rerun trains epoch 2 only, and its losses, validation points and final
     metrics equal the uninterrupted run's (the config re-seeds every epoch)."""
-    spec = tmp_path / 'resume.py'
-    spec.write_text(textwrap.dedent(f'''\
-        """Tiny synthetic resume check."""
-        arms = dict(hrnet=dict(config={QUICKSTART_COCO!r}))
-        baseline = 'hrnet'
-        seeds = [0, 1]
-        metrics = {{'coco/AP': 'higher'}}
-        primary = 'coco/AP'
-        val_points = 2
-        schedule = {{'train_cfg.max_epochs': 2, 'train_dataloader.batch_size': 8,
-                     'default_hooks.checkpoint.interval': 1}}
-        cfg_options = {tiny_spec_options(synthetic_root)!r}
-        curves = ['loss_kpt']
-        '''))
+    spec = write_spec(
+        tmp_path / 'resume.py', 'Tiny synthetic resume check.',
+        arms=dict(hrnet=dict(config=QUICKSTART_COCO)), baseline='hrnet', seeds=[0, 1],
+        metrics={'coco/AP': 'higher'}, primary='coco/AP', val_points=2,
+        schedule={'train_cfg.max_epochs': 2, 'train_dataloader.batch_size': 8,
+                  'default_hooks.checkpoint.interval': 1},
+        cfg_options=tiny_spec_options(synthetic_root), curves=['loss_kpt'])
     out = tmp_path / 'out'
-    proc = run_tool('tools/experiment.py', str(spec), '--out', str(out), '--seeds', '0')
+    proc = run_tool('tools/experiment.py', spec, '--out', str(out), '--seeds', '0')
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     run_dir = out / 'runs' / 'hrnet' / 'seed0'
     straight = json.loads((run_dir / 'result.json').read_text())
@@ -46,7 +38,7 @@ def test_interrupted_run_continues_from_its_last_checkpoint(synthetic_root, tmp_
     (run_dir / 'epoch_2.pth').unlink()
     (run_dir / 'last_checkpoint').write_text(str(run_dir / 'epoch_1.pth'))
     first_log = (run_dir / 'train.log').read_text()
-    proc = run_tool('tools/experiment.py', str(spec), '--out', str(out), '--seeds', '0')
+    proc = run_tool('tools/experiment.py', spec, '--out', str(out), '--seeds', '0')
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert f'hrnet seed 0: resuming from {run_dir / "epoch_1.pth"}' in proc.stdout
     resumed = json.loads((run_dir / 'result.json').read_text())
@@ -69,7 +61,7 @@ def test_interrupted_run_continues_from_its_last_checkpoint(synthetic_root, tmp_
     (run_dir / 'result.json').unlink()
     (out / 'results' / 'hrnet' / 'seed0.json').unlink()
     (run_dir / 'run_key').write_text('0123456789abcdef')
-    proc = run_tool('tools/experiment.py', str(spec), '--out', str(out), '--seeds', '0')
+    proc = run_tool('tools/experiment.py', spec, '--out', str(out), '--seeds', '0')
     assert proc.returncode == 0 and 'resuming' not in proc.stdout, proc.stderr[-3000:]
     again = json.loads((run_dir / 'result.json').read_text())
     assert again['segments'] == 1 and again['metrics'] == straight['metrics']

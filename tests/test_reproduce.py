@@ -2,10 +2,9 @@
 with its committed metrics."""
 import json
 import math
-import textwrap
 
 import torch
-from utils import QUICKSTART_COCO, REPO, run_tool, tiny_spec_options
+from utils import QUICKSTART_COCO, REPO, run_tool, tiny_spec_options, write_spec
 
 
 def test_reproduce_retrains_one_run_and_compares_every_metric(synthetic_root, tmp_path):
@@ -14,23 +13,17 @@ def test_reproduce_retrains_one_run_and_compares_every_metric(synthetic_root, tm
     gives the same metrics (exit 0) when given the grid's --cfg-options; an
     unknown arm or seed, a result of another config, or the grid's options
     left out are refused before any training (exit 2)."""
-    spec = tmp_path / 'tiny.py'
-    spec.write_text(textwrap.dedent(f'''\
-        """Tiny synthetic check."""
-        pretrain = dict(config={QUICKSTART_COCO!r})
-        pretrain_seed = 0
-        arms = dict(hrnet=dict(config={QUICKSTART_COCO!r}))
-        baseline = 'hrnet'
-        seeds = [1]
-        metrics = {{'coco/AP': 'higher', 'occlusion/PCK': 'higher'}}
-        primary = 'coco/AP'
-        schedule = {{'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 1,
-                     'train_dataloader.batch_size': 8}}
-        cfg_options = {tiny_spec_options(synthetic_root)!r}
-        '''))
+    spec = write_spec(
+        tmp_path / 'tiny.py', 'Tiny synthetic check.',
+        pretrain=dict(config=QUICKSTART_COCO), pretrain_seed=0,
+        arms=dict(hrnet=dict(config=QUICKSTART_COCO)), baseline='hrnet', seeds=[1],
+        metrics={'coco/AP': 'higher', 'occlusion/PCK': 'higher'}, primary='coco/AP',
+        schedule={'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 1,
+                  'train_dataloader.batch_size': 8},
+        cfg_options=tiny_spec_options(synthetic_root))
     out = tmp_path / 'out'
     options = ['--cfg-options', 'default_hooks.checkpoint.max_keep_ckpts=2']
-    proc = run_tool('tools/experiment.py', str(spec), '--out', str(out), '--jobs', '2', *options)
+    proc = run_tool('tools/experiment.py', spec, '--out', str(out), '--jobs', '2', *options)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     committed = out / 'results' / 'hrnet' / 'seed1.json'
     result = json.loads(committed.read_text())
@@ -38,7 +31,7 @@ def test_reproduce_retrains_one_run_and_compares_every_metric(synthetic_root, tm
     assert result['threads'] == torch.get_num_threads()
     assert (out / 'results' / '_pretrain' / 'seed0.pth').is_file()
 
-    args = ['tools/reproduce.py', str(spec), 'hrnet', '1', '--from', str(out), *options]
+    args = ['tools/reproduce.py', spec, 'hrnet', '1', '--from', str(out), *options]
     proc = run_tool(*args, '--out', str(tmp_path / 're'))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert f'hrnet seed 1: training again with {result["threads"]} thread(s)' in proc.stdout
@@ -46,11 +39,11 @@ def test_reproduce_retrains_one_run_and_compares_every_metric(synthetic_root, tm
     assert f'reproduced: all {n} metrics within 0 of {committed}' in proc.stdout
     assert 'iterations 2 -> 2' in proc.stdout
 
-    proc = run_tool('tools/reproduce.py', str(spec), 'nope', '1', '--from', str(out))
+    proc = run_tool('tools/reproduce.py', spec, 'nope', '1', '--from', str(out))
     assert proc.returncode == 2
     assert proc.stderr.splitlines()[-1] == (
         f"error: {spec}: no arm 'nope'; the arms are ['_pretrain', 'hrnet']")
-    proc = run_tool('tools/reproduce.py', str(spec), 'hrnet', '3', '--from', str(out))
+    proc = run_tool('tools/reproduce.py', spec, 'hrnet', '3', '--from', str(out))
     assert proc.returncode == 2 and 'no published result for hrnet seed 3' in proc.stderr
     proc = run_tool(*args[:-2])  # without the grid's --cfg-options: another stage 1
     assert proc.returncode == 2 and 'of another config than the spec' in proc.stderr

@@ -10,12 +10,18 @@ import csv
 import json
 import os
 import os.path as osp
-import textwrap
 import time
 
 import pytest
 from slurm_cluster import scontrol_job
-from utils import QUICKSTART_COCO, QUICKSTART_HRGAN, REPO, run_tool, tiny_spec_options
+from utils import (
+    QUICKSTART_COCO,
+    QUICKSTART_HRGAN,
+    REPO,
+    run_tool,
+    tiny_spec_options,
+    write_spec,
+)
 
 STUB_TRAIN = '''\
 """Stands in for tools/train.py: coco/AP = stub_value after a second, and
@@ -53,20 +59,18 @@ checkpoint(1 + resumed)
 '''
 
 
-def _stub_runner(tmp_path, monkeypatch, spec_body: str):
+def _stub_runner(tmp_path, monkeypatch, **spec):
     """tools/experiment.py's ``main`` with the stand-in train.py, the spec
-    written from ``spec_body``, and its ``--launcher slurm`` arguments."""
+    with the fields ``spec``, and its ``--launcher slurm`` arguments."""
     monkeypatch.syspath_prepend(osp.join(REPO, 'tools'))
     import experiment
     tools = tmp_path / 'tools'
     tools.mkdir()
     (tools / 'train.py').write_text(STUB_TRAIN)
     monkeypatch.setattr(experiment, 'TOOLS', str(tools))
-    spec = tmp_path / 'stub.py'
-    spec.write_text('"""Stand-in runs."""\n' + textwrap.dedent(spec_body))
     out = tmp_path / 'out'
-    return experiment, [str(spec), '--out', str(out), '--launcher', 'slurm', '--device',
-                        'cpu', '--poll', '0.3'], out
+    return experiment, [write_spec(tmp_path / 'stub.py', 'Stand-in runs.', **spec), '--out',
+                        str(out), '--launcher', 'slurm', '--device', 'cpu', '--poll', '0.3'], out
 
 
 def test_experiment_runner_on_slurm(slurm_cluster, tmp_path, monkeypatch, capsys):
@@ -77,16 +81,12 @@ def test_experiment_runner_on_slurm(slurm_cluster, tmp_path, monkeypatch, capsys
     log and writes runs.csv and the report from a; a rerun submits only b."""
     from hrgan_plugin.experiments import slurm
     monkeypatch.setenv('SLURM_CONF', slurm_cluster.conf)
-    experiment, args, out = _stub_runner(tmp_path, monkeypatch, f'''\
-        pretrain = dict(config={QUICKSTART_COCO!r})
-        arms = dict(a=dict(config={QUICKSTART_COCO!r}, cfg_options=dict(stub_value=0.25)),
-                    b=dict(config={QUICKSTART_COCO!r},
-                           cfg_options=dict(stub_value=0.5, stub_fail=True)))
-        baseline = 'a'
-        seeds = [0]
-        metrics = {{'coco/AP': 'higher'}}
-        primary = 'coco/AP'
-        ''')
+    experiment, args, out = _stub_runner(
+        tmp_path, monkeypatch, pretrain=dict(config=QUICKSTART_COCO),
+        arms=dict(a=dict(config=QUICKSTART_COCO, cfg_options=dict(stub_value=0.25)),
+                  b=dict(config=QUICKSTART_COCO, cfg_options=dict(stub_value=0.5,
+                                                                  stub_fail=True))),
+        baseline='a', seeds=[0], metrics={'coco/AP': 'higher'}, primary='coco/AP')
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -138,14 +138,11 @@ def test_stopped_slurm_run_continues_from_its_checkpoint(slurm_cluster, tmp_path
     (``--resume``); the result counts both segments."""
     from hrgan_plugin.experiments import slurm
     monkeypatch.setenv('SLURM_CONF', slurm_cluster.conf)
-    experiment, args, out = _stub_runner(tmp_path, monkeypatch, f'''\
-        arms = dict(a=dict(config={QUICKSTART_COCO!r},
-                           cfg_options=dict(stub_value=0.25, stub_interrupted=True)))
-        baseline = 'a'
-        seeds = [0]
-        metrics = {{'coco/AP': 'higher'}}
-        primary = 'coco/AP'
-        ''')
+    experiment, args, out = _stub_runner(
+        tmp_path, monkeypatch,
+        arms=dict(a=dict(config=QUICKSTART_COCO,
+                         cfg_options=dict(stub_value=0.25, stub_interrupted=True))),
+        baseline='a', seeds=[0], metrics={'coco/AP': 'higher'}, primary='coco/AP')
     run_dir = out / 'runs' / 'a' / 'seed0'
     assert experiment.main(args) == 1
     assert '1 failed' in capsys.readouterr().out
@@ -166,24 +163,18 @@ def test_stopped_slurm_run_continues_from_its_checkpoint(slurm_cluster, tmp_path
     task_log = (out / 'slurm' / 'logs' / f'{job}_0.out').read_text()
     assert f'from {run_dir / "epoch_1.pth"}' in task_log
 
+
 def _tiny_spec(tmp_path, root: str) -> str:
     """tests/test_experiment.py's two-arm, two-seed spec (HRNet vs HRGAN)."""
-    options = tiny_spec_options(root)
-    spec = tmp_path / 'tiny.py'
-    spec.write_text(textwrap.dedent(f'''\
-        """Tiny synthetic check."""
-        arms = dict(hrnet=dict(config={QUICKSTART_COCO!r}),
-                    hrgan=dict(config={QUICKSTART_HRGAN!r}))
-        baseline = 'hrnet'
-        seeds = [0, 1]
-        metrics = {{'coco/AP': 'higher', 'occlusion/PCK_occluded': 'higher'}}
-        primary = 'coco/AP'
-        mechanism_samples = 2
-        schedule = {{'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 1,
-                     'train_dataloader.batch_size': 8}}
-        cfg_options = {options!r}
-        '''))
-    return str(spec)
+    return write_spec(
+        tmp_path / 'tiny.py', 'Tiny synthetic check.',
+        arms=dict(hrnet=dict(config=QUICKSTART_COCO), hrgan=dict(config=QUICKSTART_HRGAN)),
+        baseline='hrnet', seeds=[0, 1],
+        metrics={'coco/AP': 'higher', 'occlusion/PCK_occluded': 'higher'}, primary='coco/AP',
+        mechanism_samples=2,
+        schedule={'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 1,
+                  'train_dataloader.batch_size': 8},
+        cfg_options=tiny_spec_options(root))
 
 
 @pytest.mark.slow

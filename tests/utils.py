@@ -75,6 +75,14 @@ def tiny_spec_options(root: str) -> dict:
     }
 
 
+def write_spec(path, doc: str, **fields) -> str:
+    """An experiment spec at ``path`` (a ``pathlib.Path``): the docstring
+    ``doc``, then ``NAME = repr(VALUE)`` for each field in order; returns
+    the path as a string."""
+    path.write_text(f'"""{doc}"""\n' + ''.join(f'{k} = {v!r}\n' for k, v in fields.items()))
+    return str(path)
+
+
 def run_tool(*args: str, timeout: int = 600, env: dict | None = None,
              cwd: str = REPO) -> subprocess.CompletedProcess:
     """Run a repository script with this interpreter; returns the completed
