@@ -30,6 +30,9 @@ the last quarter; the cosine schedule +1.4%, seed 0;
 docs/evidence/hourglass_units/probes.md). A checkpoint every 4 epochs lets
 an interrupted run continue. The `res` runs are exactly those of
 configs/experiments/probes/hourglass_res_64x64_cosine32.py (same run keys).
+Over seeds 0-2 the baseline still gains 3.2% over its last quarter (not
+converged, probes.md): these runs are to be each arm's stage 1, followed by
+a low-rate phase over which the baseline is judged.
 
 Budget (measured on the probe: 9952 iterations of `res` in 35-47 minutes
 on one thread beside one other run; the other arms' step times relative to
