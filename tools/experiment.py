@@ -42,11 +42,10 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from mmengine.config import Config, DictAction
 
 from hrgan_plugin.experiments.figures import plot_all
-from hrgan_plugin.experiments.report import kept_section, write_report
+from hrgan_plugin.experiments.report import kept_section, published_environment, write_report
 from hrgan_plugin.experiments.results import (
     RunFailed,
-    read_curves_csv,
-    read_runs_csv,
+    published_results,
     write_curves_csv,
     write_runs_csv,
 )
@@ -107,13 +106,19 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def plan(spec: ExperimentSpec, out: str, extra: dict) -> tuple[list, list]:
-    """The spec's pretrain runs (one per seed or one shared, if any) and every (arm, seed)
-    run, each with its merged config and identity key (a hash of the config
-    text, and of its pretrain's key, so a changed spec reruns what it
-    changed). Arms start from their pretrain's archived weights."""
-    pretrains = {s: make_run(spec, spec.pretrain, s, out, extra) for s in spec.pretrain_seeds}
-    runs = [make_run(spec, arm, seed, out, extra, pretrains.get(spec.stage1_seed(seed)))
-            for seed in spec.seeds for arm in spec.arms]
+    """The spec's pretrain runs (per seed or one shared; of one network or
+    each arm's own) and every (arm, seed) run, each with its merged config
+    and identity key (a hash of the config text, and of its pretrain's key,
+    so a changed spec reruns what it changed). Arms start from their
+    pretrain's archived weights."""
+    pretrains = {(p.name, s): make_run(spec, p, s, out, extra)
+                 for p in spec.pretrains for s in spec.pretrain_seeds}
+    runs = []
+    for seed in spec.seeds:
+        for arm in spec.arms:
+            stage1 = spec.pretrain_of(arm)
+            runs.append(make_run(spec, arm, seed, out, extra, stage1 and pretrains[
+                stage1.name, spec.stage1_seed(seed)]))
     return list(pretrains.values()), runs
 
 
@@ -131,7 +136,8 @@ def make_run(spec: ExperimentSpec, arm: Arm, seed: int, out: str, extra: dict,
     run_dir = osp.join(out, 'runs', arm.name, f'seed{seed}')
     cfg.work_dir = run_dir
     return Run(arm, seed, run_dir, cfg, hashlib.sha256(text.encode()).hexdigest()[:16],
-               archive=osp.join(out, 'results', arm.name, f'seed{seed}.json'))
+               archive=osp.join(out, 'results', arm.name, f'seed{seed}.json'),
+               pretrain=pretrain)
 
 
 def execute(run: Run, env: dict, curve_keys: list, mechanism_samples: int | None) -> dict:
@@ -180,8 +186,7 @@ def train_local(spec: ExperimentSpec, pretrains: list, pending: list, jobs: int,
     """The pretrain runs, then the runs whose pretrain left its weights;
     returns the failures' messages."""
     failures = train_all(spec, pretrains, jobs, device)
-    failed = {p.seed for p in pretrains if not p.has_weights()}
-    ready = [r for r in pending if spec.stage1_seed(r.seed) not in failed]
+    ready = [r for r in pending if r.pretrain is None or r.pretrain.has_weights()]
     return failures + train_all(spec, ready, jobs, device)
 
 
@@ -207,31 +212,6 @@ def environment(device: str) -> dict:
         where = f'CPU, {os.cpu_count()} cores'
     return {'machine': f'{where}; torch {torch.__version__}',
             'written': datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}
-
-
-def published_results(out: str, spec: ExperimentSpec) -> list:
-    """The results kept in ``out/runs.csv`` (and ``out/curves.csv`` when it
-    exists) for the spec's arms and seeds: a published report regenerated
-    without its run folders."""
-    arms = {a.name for a in spec.arms}
-    results = [r for r in read_runs_csv(osp.join(out, 'runs.csv'))
-               if r['arm'] in arms and r['seed'] in spec.seeds]
-    if osp.isfile(osp.join(out, 'curves.csv')):
-        read_curves_csv(osp.join(out, 'curves.csv'), results)
-    return results
-
-
-def published_environment(report: str, now: dict) -> dict:
-    """The machine and date of the runs behind a published report, and when
-    it was regenerated."""
-    found = {}
-    if osp.isfile(report):
-        with open(report) as f:
-            for line in f:
-                for key in ('machine', 'written'):
-                    if line.startswith(f'- {key}: '):
-                        found[key] = line[len(key) + 4:].strip()
-    return {**found, 'regenerated from runs.csv': now['written']}
 
 
 def main(argv=None) -> int:
@@ -277,9 +257,10 @@ def main(argv=None) -> int:
     # a pretrain is (re)trained when an arm that loads it still has to run
     # and its archived weights are missing
     pending_pretrains = [p for p in pretrains if not p.has_weights()
-                         and any(spec.stage1_seed(r.seed) == p.seed for r in pending)]
+                         and any(r.pretrain is p for r in pending)]
     if pending_pretrains:
-        print(f'{len(pending_pretrains)} pretrain run(s) ({spec.pretrain.config}) first',
+        configs = sorted({p.arm.config for p in pending_pretrains})
+        print(f'{len(pending_pretrains)} pretrain run(s) ({", ".join(configs)}) first',
               flush=True)
 
     slurm = SlurmOptions(args.partition, args.gpus_per_run or 0, shlex.split(args.srun_args),
@@ -309,10 +290,12 @@ def main(argv=None) -> int:
 
     results = [r for r in (run.result() for run in runs) if r is not None]
     stage1 = [r for r in (p.result() for p in pretrains) if r is not None]
+    base = spec.pretrain_of(next(a for a in spec.arms if a.name == spec.baseline))
+    base_stage1 = [r for r in stage1 if base and r['arm'] == base.name]  # its own curve
     kept, published = [], not results and args.report_only and osp.isfile(
         osp.join(out, 'runs.csv'))
     if published:
-        results = published_results(out, spec)
+        results = published_results(out, [a.name for a in spec.arms], spec.seeds)
         kept = kept_section(osp.join(out, 'report.md'), 'Training scalars')
         print(f'no run folders in {out}: reporting its runs.csv ({len(results)} runs)')
     elif results:
@@ -324,8 +307,8 @@ def main(argv=None) -> int:
     env_lines = slurm.environment() if args.launcher == 'slurm' else environment(args.device)
     if published:
         env_lines = published_environment(osp.join(out, 'report.md'), env_lines)
-    plots = plot_all(out, spec, results, stage1)
-    report = write_report(out, spec, results, env_lines, plots, kept, stage1)
+    plots = plot_all(out, spec, results, base_stage1)
+    report = write_report(out, spec, results, env_lines, plots, kept, base_stage1)
     print(f'report: {report}')
     if args.publish:
         dest = osp.join(REPO, 'docs', 'evidence', spec.name)

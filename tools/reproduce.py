@@ -34,7 +34,7 @@ from experiment import REPO, execute, make_run
 from mmengine.config import DictAction
 
 from hrgan_plugin.experiments.runs import ensure_data, fmt_s
-from hrgan_plugin.experiments.spec import PRETRAIN, SpecError, load_spec
+from hrgan_plugin.experiments.spec import PRETRAIN, SpecError, is_pretrain, load_spec
 
 DEFAULT_THREADS = 1  # results written before the thread count was recorded come from --jobs 2
 
@@ -42,7 +42,8 @@ DEFAULT_THREADS = 1  # results written before the thread count was recorded come
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('spec', help='experiment spec (configs/experiments/*.py)')
-    parser.add_argument('arm', help=f'an arm of the spec (or {PRETRAIN}, its stage 1)')
+    parser.add_argument('arm', help=f'an arm of the spec (or its stage 1: {PRETRAIN}, or '
+                                    f'{PRETRAIN}-ARM for an arm\'s own)')
     parser.add_argument('seed', type=int)
     parser.add_argument('--from', dest='published', metavar='DIR',
                         help='the published report (default docs/evidence/SPEC_NAME)')
@@ -86,8 +87,7 @@ def main(argv=None) -> int:
     published = args.published or osp.join(REPO, 'docs', 'evidence', spec.name)
     out = args.out or osp.join(REPO, 'work_dirs', 'reproduce', spec.name)
     arms = {a.name: a for a in spec.arms}
-    if spec.pretrain is not None:
-        arms[PRETRAIN] = spec.pretrain
+    arms.update({p.name: p for p in spec.pretrains})
     if args.arm not in arms:
         return fail(f'{args.spec}: no arm {args.arm!r}; the arms are {sorted(arms)}')
     committed_file = osp.join(published, 'results', args.arm, f'seed{args.seed}.json')
@@ -97,10 +97,10 @@ def main(argv=None) -> int:
         committed = json.load(f)
 
     pretrain = None
-    if spec.pretrain is not None and args.arm != PRETRAIN:
-        pretrain = make_run(spec, spec.pretrain, spec.stage1_seed(args.seed), out,
-                            args.cfg_options)
-        source = osp.join(published, 'results', PRETRAIN, osp.basename(pretrain.weights))
+    stage1 = None if is_pretrain(args.arm) else spec.pretrain_of(arms[args.arm])
+    if stage1 is not None:
+        pretrain = make_run(spec, stage1, spec.stage1_seed(args.seed), out, args.cfg_options)
+        source = osp.join(published, 'results', stage1.name, osp.basename(pretrain.weights))
         if not osp.isfile(source):
             return fail(f'{source}: the stage-1 weights this arm starts from are not published')
         os.makedirs(osp.dirname(pretrain.weights), exist_ok=True)

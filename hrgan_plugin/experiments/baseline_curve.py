@@ -32,7 +32,7 @@ def draw_baseline_curve(spec: ExperimentSpec, results: list, pretrain: list):
     stage1 = {r['seed']: {it: v[metric] for it, v in r.get('val_curves', []) if metric in v}
               for r in pretrain}
     offset = {r['seed']: r['iters'] for r in pretrain}
-    if not arm or (spec.pretrain is not None and not any(stage1.values())):
+    if not arm or (spec.pretrains and not any(stage1.values())):
         return None
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(2 * 3.4 + 0.8, 3.4), layout='constrained')
@@ -52,7 +52,7 @@ def draw_baseline_curve(spec: ExperimentSpec, results: list, pretrain: list):
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc='lower right')
-    stages = 'stage 1, then the baseline arm; ' if spec.pretrain is not None else ''
+    stages = 'stage 1, then the baseline arm; ' if spec.pretrains else ''
     fig.suptitle(f'{spec.name}: baseline `{spec.baseline}`, {metric} (validation)\n'
                  f'{stages}one line per seed; synthetic data', fontsize=9)
     return fig

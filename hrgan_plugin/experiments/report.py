@@ -166,6 +166,21 @@ def kept_section(path: str, title: str) -> list:
     return ([''] + lines) if lines else []
 
 
+def _stage1_lines(spec: ExperimentSpec) -> list:
+    """The report's line on the stage 1 the arms start from (none without one)."""
+    start = '- every arm starts from the final weights of '
+    if spec.pretrain is not None:
+        return [start + ("its seed's pretrain run" if spec.pretrain_seed is None else
+                         f'one pretrain run (seed {spec.pretrain_seed}) shared by every seed')
+                + f': {_arm_text(spec.pretrain)}']
+    if spec.pretrain_per_arm is None:
+        return []
+    options = ', '.join(f'`{k}={v}`' for k, v in spec.pretrain_per_arm.items())
+    shared = '' if spec.pretrain_seed is None else f', seed {spec.pretrain_seed} for every seed'
+    return [start + f"its own stage 1 (`_pretrain-ARM`: the arm's config{shared}, then "
+            + (options or 'no further options') + ')']
+
+
 def write_report(out_dir: str, spec: ExperimentSpec, results: list,
                  environment: dict, plots: list, kept: Optional[list] = None,
                  pretrain: tuple = ()) -> str:
@@ -189,10 +204,7 @@ def write_report(out_dir: str, spec: ExperimentSpec, results: list,
         f'- spec: `{spec.path}`',
         f'- arms: {", ".join(_arm_text(a) for a in spec.arms if a.name in arms_run)}; '
         f'baseline `{spec.baseline}`',
-        *(['- every arm starts from the final weights of '
-           + ('its seed\'s pretrain run' if spec.pretrain_seed is None
-              else f'one pretrain run (seed {spec.pretrain_seed}) shared by every seed')
-           + f': {_arm_text(spec.pretrain)}'] if spec.pretrain else []),
+        *_stage1_lines(spec),
         *filter(None, [stage_summary(spec, list(pretrain))]),
         f'- seeds: {seeds} ({len(seeds)} paired)',
         '- schedule: ' + (', '.join(f'`{k}={v}`' for k, v in spec.schedule.items())
@@ -253,3 +265,16 @@ def curve_table(spec: ExperimentSpec, results: list) -> list:
             'Logged values (as the logger smooths them) over each run; mean over seeds.', '',
             '| key | arm | runs | run average | last value | last value, range over seeds |',
             '|---|---|---|---|---|---|', *rows]
+
+
+def published_environment(report: str, now: dict) -> dict:
+    """The machine and date of the runs behind a published report, and when
+    it was regenerated."""
+    found = {}
+    if osp.isfile(report):
+        with open(report) as f:
+            for line in f:
+                for key in ('machine', 'written'):
+                    if line.startswith(f'- {key}: '):
+                        found[key] = line[len(key) + 4:].strip()
+    return {**found, 'regenerated from runs.csv': now['written']}

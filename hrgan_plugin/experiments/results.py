@@ -151,3 +151,14 @@ def curve_by_seed(results: list, arm: str, metric: str) -> dict:
             if points:
                 out[r['seed']] = points
     return out
+
+
+def published_results(out: str, arms: list, seeds: list) -> list:
+    """The results kept in ``out/runs.csv`` (and ``out/curves.csv`` when it
+    exists) for these arms and seeds: a published report regenerated
+    without its run folders."""
+    results = [r for r in read_runs_csv(osp.join(out, 'runs.csv'))
+               if r['arm'] in arms and r['seed'] in seeds]
+    if osp.isfile(osp.join(out, 'curves.csv')):
+        read_curves_csv(osp.join(out, 'curves.csv'), results)
+    return results

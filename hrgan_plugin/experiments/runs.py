@@ -19,7 +19,7 @@ from typing import Optional
 from mmengine.config import Config
 
 from .results import RunFailed, read_scalars, summarise_run
-from .spec import PRETRAIN, Arm, ExperimentSpec, SpecError
+from .spec import Arm, ExperimentSpec, SpecError, is_pretrain
 
 
 @dataclass
@@ -30,6 +30,7 @@ class Run:
     cfg: Config
     key: str
     archive: Optional[str] = None  # OUT/results/ARM/seedS.json: outlives the run folder
+    pretrain: Optional[Run] = None  # the stage-1 run whose final weights it starts from
 
     @property
     def label(self) -> str:
@@ -100,7 +101,7 @@ def adopt_archived(runs: list, archive: str) -> int:
     taken = 0
     for run in runs:
         src = osp.join(archive, run.arm.name, f'seed{run.seed}.json')
-        done = run.finished() and (run.arm.name != PRETRAIN or run.has_weights())
+        done = run.finished() and (not is_pretrain(run.arm.name) or run.has_weights())
         if run.archive is None or done or not osp.isfile(src):
             continue
         with open(src) as f:
@@ -280,7 +281,7 @@ def train_prepared(run: Run, env: dict, curve_keys: list, mechanism_samples: int
     result = dict(arm=run.arm.name, seed=run.seed, key=run.key, wall_s=wall, threads=threads,
                   segments=len(segments), **summarise_run(read_scalars(run.dir), curve_keys))
     result['metrics'].update(mechanism_checks(run, env, mechanism_samples, tools_dir))
-    if run.arm.name == PRETRAIN and run.archive:
+    if is_pretrain(run.arm.name) and run.archive:
         archive_weights(run)  # before the result: a result means its weights are there
     for path in filter(None, (run.result_file, run.archive)):
         os.makedirs(osp.dirname(path), exist_ok=True)

@@ -197,15 +197,15 @@ def run_on_slurm(spec, pretrains: list, pending: list, out: str, options: SlurmO
     pre_picked, pre_new = split(pretrains)
     arms_picked, arms_new = split(pending)
     pre = pre_picked + (submit(pre_new, spec, out, options, tools_dir) if pre_new else [])
-    pretrain_of = {t.run.seed: t.id for t in pre}
-    groups: dict = {}  # one array per pretrain seed waited for, one for the rest
+    task_of = {t.run.dir: t.id for t in pre}  # a pretrain run's task, by its folder
+    groups: dict = {}  # one array per pretrain run waited for, one for the rest
     for run in arms_new:
-        seed = spec.stage1_seed(run.seed)
-        groups.setdefault(seed if seed in pretrain_of else None, []).append(run)
+        stage1 = run.pretrain.dir if run.pretrain is not None else None
+        groups.setdefault(stage1 if stage1 in task_of else None, []).append(run)
     tasks = pre + arms_picked
-    for seed, runs in groups.items():
+    for stage1, runs in groups.items():
         tasks += submit(runs, spec, out, options, tools_dir,
-                        [pretrain_of[seed]] if seed is not None else None)
+                        [task_of[stage1]] if stage1 is not None else None)
     picked = pre_picked + arms_picked
     submitted = sorted({t.job for t in tasks} - {t.job for t in picked}, key=int)
     if submitted:

@@ -16,6 +16,7 @@ A spec (kept under ``configs/experiments/``) sets::
     curves = ['loss_kpt', 'k_t']    # logged scalars plotted over training
     data = dict(root='data/x', preset='occlusion', num_train=1000, num_val=150)
     pretrain = dict(config='configs/...py', cfg_options=dict(...))
+    pretrain = dict(per_arm=True, cfg_options=dict(...))  # or: each arm its own stage 1
     pretrain_seed = 0               # one pretrain, shared by every seed's arms
 
 ``primary`` must be one of ``metrics``; every other metric is exploratory.
@@ -34,7 +35,11 @@ arm of that seed starts from (``load_from``), so
 the arms share one stage-1 pose net. ``pretrain_seed`` is optional: when
 given, a single pretrain run with that seed serves the arms of every seed
 (one long stage 1 instead of one per seed; the seeds then differ in stage 2
-only). ``data`` is optional: when given, the
+only). With ``per_arm=True`` every arm has a stage 1 of its own instead
+(arms that are different networks): run ``_pretrain-ARM``, the arm's config
+trained with, in order, ``schedule``, ``cfg_options``, the pretrain's
+``cfg_options`` and the arm's ``cfg_options``; the arm's runs start from its
+final weights. ``data`` is optional: when given, the
 synthetic dataset is written there first (once). A run's config is its
 arm's config merged with, in order, ``schedule``, ``cfg_options``, the arm's
 ``cfg_options``, the command line's ``--cfg-options`` and ``randomness.seed``.
@@ -49,7 +54,12 @@ from typing import Optional
 from mmengine.config import Config
 
 DIRECTIONS = ('higher', 'lower')
-PRETRAIN = '_pretrain'  # the run name of a spec's pretrain
+PRETRAIN = '_pretrain'  # the run name of a spec's pretrain (``_pretrain-ARM``: an arm's own)
+
+
+def is_pretrain(name: str) -> bool:
+    """Whether ``name`` is a stage-1 run's (shared, or an arm's own)."""
+    return name == PRETRAIN or name.startswith(f'{PRETRAIN}-')
 
 
 class SpecError(ValueError):
@@ -85,15 +95,32 @@ class ExperimentSpec:
     mechanism_samples: Optional[int] = None
     contrasts: list = field(default_factory=list)  # [(arm, reference), ...]
     pretrain_seed: Optional[int] = None  # one shared pretrain run with this seed
+    pretrain_per_arm: Optional[dict] = None  # each arm's own stage 1: these options
 
     def __post_init__(self):
         if self.primary is None:
             self.primary = next(iter(self.metrics))
 
+    def pretrain_of(self, arm: Arm) -> Optional[Arm]:
+        """The stage 1 that ``arm``'s runs start from: the shared
+        ``pretrain``, the arm's own (``per_arm``), or None."""
+        if self.pretrain_per_arm is not None:
+            return Arm(f'{PRETRAIN}-{arm.name}', arm.config,
+                       {**self.pretrain_per_arm, **arm.cfg_options})
+        return self.pretrain
+
+    @property
+    def pretrains(self) -> list:
+        """Every stage 1 the arms start from (none, the shared one, or one
+        per arm)."""
+        if self.pretrain_per_arm is not None:
+            return [self.pretrain_of(a) for a in self.arms]
+        return [] if self.pretrain is None else [self.pretrain]
+
     @property
     def pretrain_seeds(self) -> list:
         """The seeds of the pretrain runs: one per seed, or the shared one."""
-        if self.pretrain is None:
+        if not self.pretrains:
             return []
         return list(self.seeds) if self.pretrain_seed is None else [self.pretrain_seed]
 
@@ -158,8 +185,14 @@ def load_spec(path: str, repo_root: str = '.') -> ExperimentSpec:
         return Arm(name, config, dict(arm.get('cfg_options') or {}))
 
     arms = [read_arm(f'arms.{name}', name, arm) for name, arm in arms_cfg.items()]
-    pretrain = _plain(cfg.get('pretrain'))
-    if pretrain is not None:
+    pretrain, per_arm = _plain(cfg.get('pretrain')), None
+    if isinstance(pretrain, dict) and pretrain.get('per_arm'):
+        unknown = set(pretrain) - {'per_arm', 'cfg_options'}
+        if unknown:
+            raise SpecError(f'{path}: pretrain with per_arm has unknown keys {sorted(unknown)} '
+                            "(each arm's stage 1 trains the arm's own config)")
+        pretrain, per_arm = None, dict(pretrain.get('cfg_options') or {})
+    elif pretrain is not None:
         pretrain = read_arm('pretrain', PRETRAIN, pretrain)
     baseline = need('baseline', str)
     if baseline not in arms_cfg:
@@ -197,7 +230,8 @@ def load_spec(path: str, repo_root: str = '.') -> ExperimentSpec:
         raise SpecError(f'{path}: contrasts must be a list of (arm, reference) pairs of two '
                         f'different arms among {names}, got {contrasts!r}')
     pretrain_seed = _plain(cfg.get('pretrain_seed'))
-    if pretrain_seed is not None and (pretrain is None or not isinstance(pretrain_seed, int)
+    if pretrain_seed is not None and (pretrain is None and per_arm is None
+                                      or not isinstance(pretrain_seed, int)
                                       or isinstance(pretrain_seed, bool)):
         raise SpecError(f'{path}: pretrain_seed must be an integer and needs a pretrain, got '
                         f'{pretrain_seed!r}')
@@ -213,6 +247,7 @@ def load_spec(path: str, repo_root: str = '.') -> ExperimentSpec:
         curves=list(_plain(cfg.get('curves', []))), data=data, pretrain=pretrain,
         primary=primary, val_points=val_points, mechanism_samples=mechanism_samples,
         contrasts=[tuple(c) for c in contrasts], pretrain_seed=pretrain_seed,
+        pretrain_per_arm=per_arm,
         bounds={k: tuple(map(float, v)) for k, v in bounds.items()})
 
 
