@@ -164,6 +164,35 @@ def test_stopped_slurm_run_continues_from_its_checkpoint(slurm_cluster, tmp_path
     assert f'from {run_dir / "epoch_1.pth"}' in task_log
 
 
+
+def test_each_arm_waits_for_its_own_stage_1_on_slurm(slurm_cluster, tmp_path, monkeypatch):
+    """With a stage 1 per arm, the runner submits the two stage-1 runs as one
+    array and each arm as an array waiting (afterok) on its own stage-1
+    task only; every run ends with its result and each stage 1's weights."""
+    from hrgan_plugin.experiments import slurm
+    monkeypatch.setenv('SLURM_CONF', slurm_cluster.conf)
+    experiment, args, out = _stub_runner(
+        tmp_path, monkeypatch, pretrain=dict(per_arm=True, cfg_options=dict(stub_value=0.1)),
+        arms=dict(a=dict(config=QUICKSTART_COCO, cfg_options=dict(stub_value=0.25)),
+                  b=dict(config=QUICKSTART_COCO, cfg_options=dict(stub_value=0.5))),
+        baseline='a', seeds=[0], metrics={'coco/AP': 'higher'}, primary='coco/AP')
+    with monkeypatch.context() as m:  # submit only
+        m.setattr(slurm, 'wait', lambda spec, tasks, options: [])
+        assert experiment.main(args) == 1  # no result to report yet
+    stage1, *arms = slurm.read_ledger(str(out))
+    assert [r['dir'] for r in stage1['runs']] == [
+        str(out / 'runs' / f'_pretrain-{n}' / 'seed0') for n in 'ab']
+    assert [[r['dir'] for r in e['runs']] for e in arms] == [
+        [str(out / 'runs' / n / 'seed0')] for n in 'ab']
+    for i, entry in enumerate(arms):
+        assert scontrol_job(slurm_cluster, f'{entry["job"]}_0')['Dependency'] in (
+            f'afterok:{stage1["job"]}_{i}(unfulfilled)', '(null)')  # (null): already met
+    assert experiment.main(args) == 0  # picks the jobs up and waits for them
+    for name, value in (('_pretrain-a', 0.25), ('_pretrain-b', 0.5), ('a', 0.25), ('b', 0.5)):
+        result = json.loads((out / 'results' / name / 'seed0.json').read_text())
+        assert result['metrics']['coco/AP'] == value, name
+    assert all((out / 'results' / f'_pretrain-{n}' / 'seed0.pth').is_file() for n in 'ab')
+
 def _tiny_spec(tmp_path, root: str) -> str:
     """tests/test_experiment.py's two-arm, two-seed spec (HRNet vs HRGAN)."""
     return write_spec(

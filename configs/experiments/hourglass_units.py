@@ -60,11 +60,20 @@ contrasts = [('hru-deconv', 'hru'), ('hru', 'res-wide')]
 val_points = 16
 curves = ['loss_kpt']
 
-schedule = {
+# each arm's own stage 1: 32 epochs from scratch, the quickstart's decay
+pretrain = dict(per_arm=True, cfg_options={
     'train_cfg.max_epochs': 32,
     'param_scheduler.1.end': 32,
-    'train_dataloader.batch_size': 8,
+    'optim_wrapper.optimizer.lr': 1e-3,
     'default_hooks.checkpoint.interval': 4,
     'default_hooks.checkpoint.max_keep_ckpts': 1,
+})
+# the judged phase: 8 epochs at a tenth of the rate, warm-up and cosine decay
+schedule = {
+    'train_cfg.max_epochs': 8,
+    'param_scheduler.1.end': 8,
+    'optim_wrapper.optimizer.lr': 1e-4,
+    'train_dataloader.batch_size': 8,
+    'default_hooks.checkpoint.interval': 8,
 }
 cfg_options = {{_base_.proxy_options}}
