@@ -21,24 +21,25 @@ HRU report's batch (8), augmentation (rotation +-30, scale 0.75-1.25) and
 sigma-1 heatmaps, and scales the network (2 stacks of depth 3 and 64
 features instead of 8 stacks of depth 4 and 256), the input (64x64 instead
 of 256x256, heatmaps 16x16) and the data (2483 rendered people instead of
-MPII's 25k). Each arm trains from scratch, so each must reach the plateau
-itself: the schedule is the quickstart's decaying recipe, RMSprop 1e-3
-after a 100-iteration warm-up and cosine decay to 1e-5 over 32 epochs
-(9952 iterations), not the report's constant 2.5e-4 over 15 epochs, which
-the probes found still climbing after 40 epochs on this proxy (+3.2% over
-the last quarter; the cosine schedule +1.4%, seed 0;
-docs/evidence/hourglass_units/probes.md). A checkpoint every 4 epochs lets
-an interrupted run continue. The `res` runs are exactly those of
+MPII's 25k). The arms are different networks, so none can share a stage 1:
+each arm trains its own (`pretrain = dict(per_arm=True, ...)`, run
+`_pretrain-ARM`), from scratch, 32 epochs of the quickstart's decaying
+recipe (RMSprop 1e-3 after a 100-iteration warm-up, cosine decay to 1e-5;
+9952 iterations; a checkpoint every 4 epochs), not the report's constant
+2.5e-4, which the probes found still climbing after 40 epochs on this proxy
+(+3.2% over the last quarter). A decay from scratch still gains about 3%
+over its own last quarter (seeds 0-2 of `res`), so, as in the other two
+specs, the arm's run is a further phase from its stage 1's final weights:
+8 epochs (2488 iterations) at 1e-4 with warm-up and cosine decay, over
+which the baseline is judged (docs/evidence/hourglass_units/probes.md).
+The `_pretrain-res` runs are exactly those of
 configs/experiments/probes/hourglass_res_64x64_cosine32.py (same run keys).
-Over seeds 0-2 the baseline still gains 3.2% over its last quarter (not
-converged, probes.md): these runs are to be each arm's stage 1, followed by
-a low-rate phase over which the baseline is judged.
 
-Budget (measured on the probe: 9952 iterations of `res` in 35-47 minutes
-on one thread beside one other run; the other arms' step times relative to
-it at 64x64, batch 8: hru 1.5x, hru-deconv 1.75x, res-wide 1.6x): about 4
-hours of run slots per seed, so about 10 hours of the 2-core machine for 5
-seeds with two runs side by side (`--jobs 2`).
+Budget (measured: 9952 iterations of `res` in 32-47 minutes on one thread
+beside one other run; the other arms' step times relative to it at 64x64,
+batch 8: hru 1.5x, hru-deconv 1.75x, res-wide 1.6x; the phase is a quarter
+of the stage): about 5 hours of run slots per seed, so about 12 hours of
+the 2-core machine for 5 seeds with two runs side by side (`--jobs 2`).
 """
 _base_ = ['./_base_/occlusion_mpii.py', './_base_/proxy_hourglass_64x64.py']
 
