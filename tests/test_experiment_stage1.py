@@ -42,7 +42,8 @@ def test_each_arm_starts_from_its_own_stage_1(tmp_path, monkeypatch):
     for p in pretrains:
         assert p.cfg.train_cfg.max_epochs == 3 and p.cfg.optim_wrapper.optimizer.lr == 1e-3
         assert p.cfg.randomness.seed == p.seed
-    assert pretrains[2].cfg.model.type == 'AdversarialTopdownPoseEstimator' and pretrains[2].cfg.model.lambda_g == 0.5
+    assert pretrains[2].cfg.model.type == 'AdversarialTopdownPoseEstimator'
+    assert pretrains[2].cfg.model.lambda_g == 0.5
     assert pretrains[0].cfg.model.type == 'TopdownPoseEstimator'
     for run in runs:
         assert run.pretrain.arm.name == f'_pretrain-{run.arm.name}'
