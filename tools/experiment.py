@@ -186,7 +186,8 @@ def train_local(spec: ExperimentSpec, pretrains: list, pending: list, jobs: int,
     """The pretrain runs, then the runs whose pretrain left its weights;
     returns the failures' messages."""
     failures = train_all(spec, pretrains, jobs, device)
-    ready = [r for r in pending if r.pretrain is None or r.pretrain.has_weights()]
+    failed = [p for p in pretrains if not p.has_weights()]  # one check per pretrain run
+    ready = [r for r in pending if not any(r.pretrain is p for p in failed)]
     return failures + train_all(spec, ready, jobs, device)
 
 

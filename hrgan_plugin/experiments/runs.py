@@ -203,7 +203,9 @@ def resume_point(run: Run) -> Optional[str]:
         return None
     import torch
     try:
-        torch.load(checkpoint, map_location='cpu', weights_only=False)
+        # mmap: the archive's index and objects are read, the tensors not (the
+        # trainer loads them); a save cut short has no index and fails here
+        torch.load(checkpoint, map_location='cpu', weights_only=False, mmap=True)
     except Exception:  # noqa: BLE001  (killed mid-save, or not a checkpoint)
         return None
     return checkpoint
