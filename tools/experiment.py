@@ -36,15 +36,13 @@ import os.path as osp
 import shlex
 import shutil
 import sys
-import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from mmengine.config import Config, DictAction
 
 from hrgan_plugin.experiments.figures import plot_all
+from hrgan_plugin.experiments.local import train_local
 from hrgan_plugin.experiments.report import kept_section, published_environment, write_report
 from hrgan_plugin.experiments.results import (
-    RunFailed,
     published_results,
     write_curves_csv,
     write_runs_csv,
@@ -54,12 +52,7 @@ from hrgan_plugin.experiments.runs import (
     adopt_archived,
     clear,  # noqa: F401  (re-exported: experiment.clear)
     ensure_data,
-    fmt_s,
-    missing_metrics,
-    result_line,
     set_val_points,
-    start_run,
-    train_prepared,
 )
 from hrgan_plugin.experiments.slurm import SlurmError, SlurmOptions, run_on_slurm
 from hrgan_plugin.experiments.spec import Arm, ExperimentSpec, SpecError, load_spec
@@ -140,71 +133,6 @@ def make_run(spec: ExperimentSpec, arm: Arm, seed: int, out: str, extra: dict,
                pretrain=pretrain)
 
 
-def execute(run: Run, env: dict, curve_keys: list, mechanism_samples: int | None) -> dict:
-    """Train one run in its own folder, continuing from its last checkpoint
-    when an earlier attempt was interrupted (:func:`resume_point`), else from
-    scratch; returns its result."""
-    checkpoint = start_run(run)
-    if checkpoint is not None:
-        print(f'{run.label}: resuming from {checkpoint}', flush=True)
-    return train_prepared(run, env, curve_keys, mechanism_samples, TOOLS,
-                          resume=checkpoint is not None)
-
-
-def train_all(spec: ExperimentSpec, pending: list, jobs: int, device: str) -> list:
-    """Train the pending runs, ``jobs`` at a time, printing progress and an
-    ETA; returns the failures' messages."""
-    failures = []
-    head = next(iter(spec.metrics))  # the metric shown in the progress lines
-    start = time.perf_counter()
-    done = 0
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(execute, run, run_env(device, min(jobs, len(pending)), i),
-                               spec.curves, spec.mechanism_samples): run
-                   for i, run in enumerate(pending)}
-        for future in as_completed(futures):
-            run = futures[future]
-            done += 1
-            elapsed = time.perf_counter() - start
-            eta = elapsed / done * (len(pending) - done)
-            try:
-                res = future.result()
-            except RunFailed as err:
-                failures.append(str(err))
-                print(f'[{done}/{len(pending)}] {err}', flush=True)
-                continue
-            warning = missing_metrics(run, res, spec.metrics)
-            if warning:
-                print(warning, flush=True)
-            print(f'[{done}/{len(pending)}] {result_line(run, res, head)}; ETA {fmt_s(eta)}',
-                  flush=True)
-    return failures
-
-
-def train_local(spec: ExperimentSpec, pretrains: list, pending: list, jobs: int,
-                device: str) -> list:
-    """The pretrain runs, then the runs whose pretrain left its weights;
-    returns the failures' messages."""
-    failures = train_all(spec, pretrains, jobs, device)
-    failed = [p for p in pretrains if not p.has_weights()]  # one check per pretrain run
-    ready = [r for r in pending if not any(r.pretrain is p for p in failed)]
-    return failures + train_all(spec, ready, jobs, device)
-
-
-def run_env(device: str, jobs: int, slot: int) -> dict:
-    env = dict(os.environ)
-    if device == 'cpu':
-        env['CUDA_VISIBLE_DEVICES'] = ''
-        if jobs > 1:
-            env['OMP_NUM_THREADS'] = str(max(1, (os.cpu_count() or 1) // jobs))
-    else:
-        import torch
-        if not torch.cuda.is_available():
-            raise SystemExit('error: --device cuda but no CUDA device is visible')
-        env['CUDA_VISIBLE_DEVICES'] = str(slot % torch.cuda.device_count())
-    return env
-
-
 def environment(device: str) -> dict:
     import torch
     if device == 'cuda':
@@ -278,7 +206,7 @@ def main(argv=None) -> int:
                 failures = run_on_slurm(spec, pending_pretrains, pending, out, slurm, TOOLS)
             else:
                 failures = train_local(spec, pending_pretrains, pending, args.jobs or 1,
-                                       args.device)
+                                       args.device, TOOLS)
         except SlurmError as err:
             print(f'error: {err}', file=sys.stderr)
             return 1

@@ -30,9 +30,10 @@ import os.path as osp
 import shutil
 import sys
 
-from experiment import REPO, execute, make_run
+from experiment import REPO, TOOLS, make_run
 from mmengine.config import DictAction
 
+from hrgan_plugin.experiments.local import execute
 from hrgan_plugin.experiments.runs import ensure_data, fmt_s
 from hrgan_plugin.experiments.spec import PRETRAIN, SpecError, is_pretrain, load_spec
 
@@ -121,7 +122,7 @@ def main(argv=None) -> int:
     threads = args.threads or committed.get('threads') or DEFAULT_THREADS
     env = dict(os.environ, CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS=str(threads))
     print(f'{run.label}: training again with {threads} thread(s) into {run.dir}', flush=True)
-    result = execute(run, env, spec.curves, spec.mechanism_samples)
+    result = execute(run, env, spec.curves, spec.mechanism_samples, TOOLS)
     rows, bad = compare(committed['metrics'], result['metrics'], args.tol)
     print(f'{"metric":<34} {"committed":>14} {"rerun":>14} {"|difference|":>13}')
     for name, a, b, diff in rows:

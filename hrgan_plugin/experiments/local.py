@@ -1,0 +1,118 @@
+"""Training an experiment's runs on this machine, ``jobs`` at a time.
+
+The runs go seed by seed: a seed's stage-1 runs first, then each arm as soon
+as the stage 1 it loads has left its weights, and a free slot always takes
+the first run in that order that can start. A program stopped part-way
+therefore leaves whole seeds behind it (each arm with its own stage 1), which
+a partial report can pair, rather than every stage 1 and no arm; and no slot
+waits while a later run could start.
+"""
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Optional
+
+from .results import RunFailed
+from .runs import Run, fmt_s, missing_metrics, result_line, start_run, train_prepared
+from .spec import ExperimentSpec, is_pretrain
+
+
+def run_order(pretrains: list, runs: list) -> list:
+    """``pretrains`` and ``runs`` seed by seed, a seed's stage-1 runs before
+    its arms, each group in the spec's arm order."""
+    return sorted([*pretrains, *runs], key=lambda r: (r.seed, not is_pretrain(r.arm.name)))
+
+
+def run_env(device: str, jobs: int, slot: int) -> dict:
+    """The environment of the run in ``slot``: on CPU, the cores shared out
+    between ``jobs`` runs (one thread count for every run of a program, so
+    a run continued after an interruption computes as it began); on CUDA,
+    one visible device per slot."""
+    env = dict(os.environ)
+    if device == 'cpu':
+        env['CUDA_VISIBLE_DEVICES'] = ''
+        if jobs > 1:
+            env['OMP_NUM_THREADS'] = str(max(1, (os.cpu_count() or 1) // jobs))
+    else:
+        import torch
+        if not torch.cuda.is_available():
+            raise SystemExit('error: --device cuda but no CUDA device is visible')
+        env['CUDA_VISIBLE_DEVICES'] = str(slot % torch.cuda.device_count())
+    return env
+
+
+def execute(run: Run, env: dict, curve_keys: list, mechanism_samples: Optional[int],
+            tools_dir: str) -> dict:
+    """Train one run in its own folder, continuing from its last checkpoint
+    when an earlier attempt was interrupted, else from scratch; returns its
+    result."""
+    checkpoint = start_run(run)
+    if checkpoint is not None:
+        print(f'{run.label}: resuming from {checkpoint}', flush=True)
+    return train_prepared(run, env, curve_keys, mechanism_samples, tools_dir,
+                          resume=checkpoint is not None)
+
+
+def _blocked_by(run: Run, queued: list) -> bool:
+    """``run`` loads the weights of a stage 1 that is still queued or running."""
+    return run.pretrain is not None and any(run.pretrain is r for r in queued)
+
+
+def _alone(run: Run, queued: list) -> bool:
+    """``run`` is a stage 1 that every other queued run waits for (a shared
+    one): nothing can run beside it, so it gets every core."""
+    return is_pretrain(run.arm.name) and all(r.pretrain is run for r in queued if r is not run)
+
+
+def train_local(spec: ExperimentSpec, pretrains: list, pending: list, jobs: int,
+                device: str, tools_dir: str) -> list:
+    """Train the stage-1 runs ``pretrains`` and the runs ``pending`` in
+    :func:`run_order`, ``jobs`` at a time (on CPU each with its share of the
+    cores, except a shared stage 1, which runs alone); a run whose stage 1
+    failed is not started. Returns the failures' messages."""
+    jobs = max(1, jobs)
+    waiting = run_order(pretrains, pending)
+    total, done, failures = len(waiting), 0, []
+    threads = min(jobs, total)
+    running: dict[Future, tuple[Run, int]] = {}
+    head = next(iter(spec.metrics))  # the metric shown in the progress lines
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        while running or waiting:
+            queued = [*waiting, *(r for r, _ in running.values())]
+            free = sorted(set(range(jobs)) - {slot for _, slot in running.values()})
+            for run in [r for r in waiting if not _blocked_by(r, queued)][:len(free)]:
+                waiting.remove(run)
+                slot = free.pop(0)
+                env = run_env(device, 1 if _alone(run, queued) else threads, slot)
+                future = pool.submit(execute, run, env, spec.curves, spec.mechanism_samples,
+                                     tools_dir)
+                running[future] = (run, slot)
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                run, _ = running.pop(future)
+                done += 1
+                elapsed = time.perf_counter() - start
+                eta = elapsed / done * (total - done)
+                try:
+                    res = future.result()
+                except RunFailed as err:
+                    failures.append(str(err))
+                    print(f'[{done}/{total}] {err}', flush=True)
+                else:
+                    warning = missing_metrics(run, res, spec.metrics)
+                    if warning:
+                        print(warning, flush=True)
+                    print(f'[{done}/{total}] {result_line(run, res, head)}; ETA {fmt_s(eta)}',
+                          flush=True)
+                if is_pretrain(run.arm.name) and not run.has_weights():
+                    orphans = [r for r in waiting if r.pretrain is run]
+                    for orphan in orphans:
+                        waiting.remove(orphan)
+                    total -= len(orphans)
+                    if orphans:
+                        print(f'{len(orphans)} run(s) not started: their stage 1 '
+                              f'({run.label}) left no weights', flush=True)
+    return failures
