@@ -10,7 +10,8 @@ from utils import QUICKSTART_COCO, REPO, run_tool, tiny_spec_options, write_spec
 def test_reproduce_retrains_one_run_and_compares_every_metric(synthetic_root, tmp_path):
     """A tiny spec with a shared stage 1 is run and published; the arm's
     rerun from the published stage-1 weights, at the recorded thread count,
-    gives the same metrics (exit 0) when given the grid's --cfg-options; an
+    gives the same metrics (exit 0) when given the grid's --cfg-options, and
+    so does a stage 1 trained again where its weights are not published; an
     unknown arm or seed, a result of another config, or the grid's options
     left out are refused before any training (exit 2)."""
     spec = write_spec(
@@ -53,6 +54,20 @@ def test_reproduce_retrains_one_run_and_compares_every_metric(synthetic_root, tm
     assert proc.returncode == 2
     assert 'published for another config (key 0123' in proc.stderr
     assert 'the spec or its configs changed since' in proc.stderr
+    committed.write_text(json.dumps(result))
+
+    # stage-1 weights not published: the stage 1 is trained again and compared first
+    (out / 'results' / '_pretrain' / 'seed0.pth').unlink()
+    proc = run_tool(*args, '--out', str(tmp_path / 're2'))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert 'the stage-1 weights are not published: training _pretrain seed 0 first' in proc.stdout
+    stage1_file = out / 'results' / '_pretrain' / 'seed0.json'
+    assert f'metrics within 0 of {stage1_file}' in proc.stdout
+    assert '_pretrain seed 0: reproduced: all' in proc.stdout
+    assert f'hrnet seed 1: reproduced: all {n} metrics within 0 of {committed}' in proc.stdout
+    stage1_file.unlink()
+    proc = run_tool(*args)
+    assert proc.returncode == 2 and 'nor is the stage-1 result' in proc.stderr
 
 
 def test_compare_names_every_metric_that_differs_or_is_missing(monkeypatch):

@@ -9,12 +9,13 @@ Example::
 The run is trained from scratch exactly as ``tools/experiment.py`` trains it
 (``tools/train.py`` on the merged config; an arm of a spec with a
 ``pretrain`` starts from the published stage-1 weights,
-``results/_pretrain/seedS.pth``), on the CPU with the thread count recorded
-with the committed result (one for the arms of a ``--jobs 2`` grid on 2
-cores, where a stage 1 that ran alone had both; ``--threads`` overrides
-it). Every final metric is then compared with the committed result. CPU
-runs repeat bit for bit at the same thread count on the same kind of
-machine; another CPU may round differently.
+``results/_pretrain/seedS.pth``, or, where only the stage-1 result is
+published, from its stage 1 trained again and compared first), on the CPU
+with the thread count recorded with the committed result (one for the
+arms of a ``--jobs 2`` grid on 2 cores, where a stage 1 that ran alone had
+both; ``--threads`` overrides it). Every final metric is then compared
+with the committed result. CPU runs repeat bit for bit at the same thread
+count on the same kind of machine; another CPU may round differently.
 
 Exit status: 0 when every metric agrees within ``--tol`` (default 0, i.e.
 exactly), 1 when one does not, 2 when the run cannot be reproduced as asked
@@ -34,8 +35,14 @@ from experiment import REPO, TOOLS, make_run
 from mmengine.config import DictAction
 
 from hrgan_plugin.experiments.local import execute
-from hrgan_plugin.experiments.runs import ensure_data, fmt_s
-from hrgan_plugin.experiments.spec import PRETRAIN, SpecError, is_pretrain, load_spec
+from hrgan_plugin.experiments.runs import Run, ensure_data, fmt_s
+from hrgan_plugin.experiments.spec import (
+    PRETRAIN,
+    ExperimentSpec,
+    SpecError,
+    is_pretrain,
+    load_spec,
+)
 
 DEFAULT_THREADS = 1  # results written before the thread count was recorded come from --jobs 2
 
@@ -94,31 +101,60 @@ def main(argv=None) -> int:
     committed_file = osp.join(published, 'results', args.arm, f'seed{args.seed}.json')
     if not osp.isfile(committed_file):
         return fail(f'{committed_file}: no published result for {args.arm} seed {args.seed}')
-    with open(committed_file) as f:
-        committed = json.load(f)
-
-    pretrain = None
+    pretrain, pretrain_committed = None, None
     stage1 = None if is_pretrain(args.arm) else spec.pretrain_of(arms[args.arm])
     if stage1 is not None:
         pretrain = make_run(spec, stage1, spec.stage1_seed(args.seed), out, args.cfg_options)
         source = osp.join(published, 'results', stage1.name, osp.basename(pretrain.weights))
-        if not osp.isfile(source):
-            return fail(f'{source}: the stage-1 weights this arm starts from are not published')
-        os.makedirs(osp.dirname(pretrain.weights), exist_ok=True)
-        shutil.copy2(source, pretrain.weights)
-        if not pretrain.has_weights():
-            return fail(f'{source}: not readable as stage-1 weights, or of another config than '
-                        f'the spec\'s pretrain (key {pretrain.key}): the pretrain changed '
-                        'since, or the grid ran with other --cfg-options')
+        if osp.isfile(source):
+            os.makedirs(osp.dirname(pretrain.weights), exist_ok=True)
+            shutil.copy2(source, pretrain.weights)
+            if not pretrain.has_weights():
+                return fail(f'{source}: not readable as stage-1 weights, or of another config '
+                            f'than the spec\'s pretrain (key {pretrain.key}): the pretrain '
+                            'changed since, or the grid ran with other --cfg-options')
+        else:  # train the stage 1 again too, from its published result
+            pretrain_file = osp.splitext(source)[0] + '.json'
+            if not osp.isfile(pretrain_file):
+                return fail(f'{source}: the stage-1 weights this arm starts from are not '
+                            f'published, nor is the stage-1 result ({pretrain_file}) to train '
+                            'them again')
+            pretrain_committed = load_committed(pretrain_file, pretrain.key)
+            if isinstance(pretrain_committed, str):
+                return fail(pretrain_committed)
     run = make_run(spec, arms[args.arm], args.seed, out, args.cfg_options, pretrain)
-    if committed.get('key') != run.key:
-        return fail(f'{committed_file}: published for another config (key '
-                    f'{committed.get("key")}, the spec now gives {run.key}): the spec or its '
-                    'configs changed since, or the grid ran with other --cfg-options')
+    committed = load_committed(committed_file, run.key)
+    if isinstance(committed, str):
+        return fail(committed)
     try:
         ensure_data(spec, REPO)
     except SpecError as err:
         return fail(str(err))
+    if pretrain_committed is not None:
+        print(f'the stage-1 weights are not published: training {pretrain.label} first')
+        code = retrain(spec, pretrain, pretrain_committed, pretrain_file, args)
+        if code:
+            return code
+    return retrain(spec, run, committed, committed_file, args)
+
+
+def load_committed(path: str, key: str) -> dict | str:
+    """The committed result in ``path``, or why it is not the result of the
+    config the spec gives now (key ``key``)."""
+    with open(path) as f:
+        committed = json.load(f)
+    if committed.get('key') != key:
+        return (f'{path}: published for another config (key {committed.get("key")}, the spec '
+                f'now gives {key}): the spec or its configs changed since, or the grid ran '
+                'with other --cfg-options')
+    return committed
+
+
+def retrain(spec: ExperimentSpec, run: Run, committed: dict, path: str,
+            args: argparse.Namespace) -> int:
+    """Train ``run`` again at the committed thread count and compare every
+    final metric with ``committed`` (read from ``path``): 0 when all agree
+    within ``args.tol``, else 1."""
     threads = args.threads or committed.get('threads') or DEFAULT_THREADS
     env = dict(os.environ, CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS=str(threads))
     print(f'{run.label}: training again with {threads} thread(s) into {run.dir}', flush=True)
@@ -130,10 +166,10 @@ def main(argv=None) -> int:
     print(f'iterations {committed.get("iters")} -> {result["iters"]}; wall '
           f'{fmt_s(committed.get("wall_s", 0))} -> {fmt_s(result["wall_s"])}')
     if bad or committed.get('iters') != result['iters']:
-        print(f'NOT REPRODUCED: {", ".join(bad) or "iterations"} differ by more than '
-              f'{args.tol:g}', file=sys.stderr)
+        print(f'{run.label}: NOT REPRODUCED: {", ".join(bad) or "iterations"} differ by more '
+              f'than {args.tol:g}', file=sys.stderr)
         return 1
-    print(f'reproduced: all {len(rows)} metrics within {args.tol:g} of {committed_file}')
+    print(f'{run.label}: reproduced: all {len(rows)} metrics within {args.tol:g} of {path}')
     return 0
 
 

@@ -62,7 +62,8 @@ def _blocked_by(run: Run, queued: list) -> bool:
 
 def _alone(run: Run, queued: list) -> bool:
     """``run`` is a stage 1 that every other queued run waits for (a shared
-    one): nothing can run beside it, so it gets every core."""
+    one): nothing can run beside it, so it gets every core, and the runs
+    after it share the cores as if it were not there."""
     return is_pretrain(run.arm.name) and all(r.pretrain is run for r in queued if r is not run)
 
 
@@ -75,7 +76,8 @@ def train_local(spec: ExperimentSpec, pretrains: list, pending: list, jobs: int,
     jobs = max(1, jobs)
     waiting = run_order(pretrains, pending)
     total, done, failures = len(waiting), 0, []
-    threads = min(jobs, total)
+    alone = [r for r in waiting if _alone(r, waiting)]
+    threads = min(jobs, max(1, total - len(alone)))  # fixed by the plan, not by timing
     running: dict[Future, tuple[Run, int]] = {}
     head = next(iter(spec.metrics))  # the metric shown in the progress lines
     start = time.perf_counter()
@@ -86,7 +88,7 @@ def train_local(spec: ExperimentSpec, pretrains: list, pending: list, jobs: int,
             for run in [r for r in waiting if not _blocked_by(r, queued)][:len(free)]:
                 waiting.remove(run)
                 slot = free.pop(0)
-                env = run_env(device, 1 if _alone(run, queued) else threads, slot)
+                env = run_env(device, 1 if any(run is r for r in alone) else threads, slot)
                 future = pool.submit(execute, run, env, spec.curves, spec.mechanism_samples,
                                      tools_dir)
                 running[future] = (run, slot)
