@@ -1,6 +1,8 @@
 """The local runner's schedule: seed by seed, each arm as soon as its own
-stage 1 has left its weights, never more than ``jobs`` runs at once, and no
-arm of a stage 1 that failed."""
+stage 1 has left its weights, never more than ``jobs`` runs at once, no arm
+of a stage 1 that failed, and the thread count each run gets."""
+import os
+import os.path as osp
 import threading
 import time
 
@@ -12,6 +14,7 @@ from hrgan_plugin.experiments.runs import Run
 from hrgan_plugin.experiments.spec import Arm, ExperimentSpec
 
 ARMS = ('a', 'b')
+HALF = str(max(1, (os.cpu_count() or 1) // 2))  # OMP_NUM_THREADS of two runs side by side
 
 
 def _spec() -> ExperimentSpec:
@@ -37,71 +40,125 @@ def _plan(tmp_path, seeds):
     return list(pretrains.values()), runs
 
 
+class FakeTraining:
+    """Stands in for :func:`local.execute`: records ``(event, label, env)``
+    in one list, sleeps ``durations[label]`` (default 0.02 s), fails the
+    runs in ``fail``, and leaves a stage 1's weights."""
+
+    def __init__(self, durations=None, fail=()):
+        self.lock = threading.Lock()
+        self.events, self.durations, self.fail = [], durations or {}, set(fail)
+
+    def __call__(self, run, env, curve_keys, mechanism_samples, tools_dir):
+        with self.lock:
+            self.events.append(('start', run.label, env))
+        time.sleep(self.durations.get(run.label, 0.02))
+        if run.label not in self.fail and run.pretrain is None:
+            os.makedirs(osp.dirname(run.weights), exist_ok=True)
+            torch.save(dict(state_dict={}, meta=dict(key=run.key)), run.weights)
+        with self.lock:
+            self.events.append(('end', run.label, env))
+        if run.label in self.fail:
+            raise RunFailed(f'{run.label}: diverged')
+        return dict(metrics={'PCK': 50.0}, wall_s=1.0, iters=10)
+
+    def order(self, event):
+        return [label for e, label, _ in self.events if e == event]
+
+    def env(self, label):
+        return next(env for e, lab, env in self.events if e == 'start' and lab == label)
+
+    def max_busy(self):
+        busy, most = 0, 0
+        for e, _, _ in self.events:
+            busy += 1 if e == 'start' else -1
+            most = max(most, busy)
+        return most
+
+
 def test_runs_go_seed_by_seed_and_wait_only_for_their_own_stage_1(tmp_path, monkeypatch):
-    spec = _spec()
     pretrains, runs = _plan(tmp_path, [0, 1])
     assert [r.label for r in local.run_order(pretrains, runs)] == [
         '_pretrain-a seed 0', '_pretrain-b seed 0', 'a seed 0', 'b seed 0',
         '_pretrain-a seed 1', '_pretrain-b seed 1', 'a seed 1', 'b seed 1']
-
-    lock = threading.Lock()
-    started, finished, busy = [], [], []
-    durations = {'_pretrain-a seed 0': 0.05, '_pretrain-b seed 0': 0.3}
-
-    def fake_execute(run, env, curve_keys, mechanism_samples, tools_dir):
-        with lock:
-            started.append(run.label)
-            busy.append(len(started) - len(finished))
-            assert env['OMP_NUM_THREADS'] == str(max(1, (local.os.cpu_count() or 1) // 2))
-            if run.pretrain is not None:  # its stage 1 has finished and left its weights
-                assert run.pretrain.label in finished and run.pretrain.has_weights()
-        time.sleep(durations.get(run.label, 0.02))
-        if run.label == '_pretrain-b seed 1':
-            with lock:
-                finished.append(run.label)
-            raise RunFailed(f'{run.label}: diverged')
-        if run.pretrain is None:
-            local.os.makedirs(local.os.path.dirname(run.weights), exist_ok=True)
-            torch.save(dict(state_dict={}, meta=dict(key=run.key)), run.weights)
-        with lock:
-            finished.append(run.label)
-        return dict(metrics={'PCK': 50.0}, wall_s=1.0, iters=10)
-
-    monkeypatch.setattr(local, 'execute', fake_execute)
-    failures = local.train_local(spec, pretrains, runs, jobs=2, device='cpu', tools_dir='')
-    assert failures == ['_pretrain-b seed 1: diverged']
-    # `a seed 0` starts when its stage 1 ends, while b's (slower) still runs;
-    # the next slot goes to seed 1's stage 1 rather than waiting for `b seed 0`'s
-    assert started[:4] == ['_pretrain-a seed 0', '_pretrain-b seed 0', 'a seed 0',
-                           '_pretrain-a seed 1']
-    assert started.index('b seed 0') > finished.index('_pretrain-b seed 0')
-    assert 'b seed 1' not in started  # its stage 1 failed
+    fake = FakeTraining({'_pretrain-a seed 0': 0.05, '_pretrain-b seed 0': 0.5},
+                        fail={'_pretrain-b seed 1'})
+    monkeypatch.setattr(local, 'execute', fake)
+    failures = local.train_local(_spec(), pretrains, runs, jobs=2, device='cpu', tools_dir='')
+    assert failures == ['_pretrain-b seed 1: diverged',
+                        'b seed 1: not started, their stage 1 (_pretrain-b seed 1) left no '
+                        'weights']
+    started = fake.order('start')
+    assert set(started[:2]) == {'_pretrain-a seed 0', '_pretrain-b seed 0'}
+    # `a seed 0` starts once its stage 1 ends, while b's (slower) still runs,
+    # and the slot it frees goes to seed 1's stage 1, not waiting for b's
+    assert started[2:4] == ['a seed 0', '_pretrain-a seed 1']
+    labels = [(e, label) for e, label, _ in fake.events]
+    for run in runs:
+        if run.label in started:  # every arm starts after its own stage 1 ended
+            assert labels.index(('start', run.label)) > labels.index(
+                ('end', run.pretrain.label))
     assert sorted(started) == sorted(r.label for r in [*pretrains, *runs]
                                      if r.label != 'b seed 1')
-    assert max(busy) == 2
+    assert fake.max_busy() == 2
+    # two chains (a stage 1, then its arm) at a time: half the cores each
+    assert {fake.env(label)['OMP_NUM_THREADS'] for label in started} == {HALF}
 
 
 def test_a_shared_stage_1_runs_alone_on_every_core(tmp_path, monkeypatch):
     """Every arm waits for a shared stage 1, so it takes the whole machine
     (the thread count the caller set, as with ``--jobs 1``); the arms after
-    it share the cores."""
+    it share the cores; with ``--jobs 1`` no run's thread count is set."""
     monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
-    spec = _spec()
     stage1 = Run(Arm('_pretrain', 'x.py'), 0, str(tmp_path / 'p'), cfg=None, key='p',
                  archive=str(tmp_path / 'results' / '_pretrain' / 'seed0.json'))
     runs = [Run(Arm(n, 'x.py'), s, str(tmp_path / n / str(s)), cfg=None, key=f'{n}{s}',
                 pretrain=stage1) for n in ARMS for s in (0, 1)]
-    threads = {}
+    fake = FakeTraining()
+    monkeypatch.setattr(local, 'execute', fake)
+    assert local.train_local(_spec(), [stage1], runs, jobs=2, device='cpu', tools_dir='') == []
+    assert [label for _, label, _ in fake.events[:2]] == ['_pretrain seed 0'] * 2  # alone
+    assert {label: fake.env(label).get('OMP_NUM_THREADS') for label in fake.order('start')} == {
+        '_pretrain seed 0': None, 'a seed 0': HALF, 'a seed 1': HALF, 'b seed 0': HALF,
+        'b seed 1': HALF}
 
-    def fake_execute(run, env, curve_keys, mechanism_samples, tools_dir):
-        threads[run.label] = env.get('OMP_NUM_THREADS')
-        if run is stage1:
-            local.os.makedirs(local.os.path.dirname(run.weights), exist_ok=True)
-            torch.save(dict(state_dict={}, meta=dict(key=run.key)), run.weights)
-        return dict(metrics={'PCK': 50.0}, wall_s=1.0, iters=10)
+    fake = FakeTraining()
+    monkeypatch.setattr(local, 'execute', fake)
+    pretrains, per_arm = _plan(tmp_path / 'one', [0])
+    assert local.train_local(_spec(), pretrains, per_arm, jobs=1, device='cpu',
+                             tools_dir='') == []
+    assert fake.max_busy() == 1
+    assert all('OMP_NUM_THREADS' not in env for _, _, env in fake.events)
 
-    monkeypatch.setattr(local, 'execute', fake_execute)
-    assert local.train_local(spec, [stage1], runs, jobs=2, device='cpu', tools_dir='') == []
-    shared = str(max(1, (local.os.cpu_count() or 1) // 2))
-    assert threads == {'_pretrain seed 0': None, 'a seed 0': shared, 'a seed 1': shared,
-                       'b seed 0': shared, 'b seed 1': shared}
+
+def test_runs_side_by_side_get_different_gpus(tmp_path, monkeypatch):
+    """On CUDA each slot is a device: two runs at once never share one,
+    and a freed slot's device goes to the next run."""
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'device_count', lambda: 2)
+    pretrains, runs = _plan(tmp_path, [0, 1])
+    fake = FakeTraining({'_pretrain-b seed 0': 0.3})
+    monkeypatch.setattr(local, 'execute', fake)
+    assert local.train_local(_spec(), pretrains, runs, jobs=2, device='cuda',
+                             tools_dir='') == []
+    busy = {}
+    for event, label, env in fake.events:
+        if event == 'start':
+            assert env['CUDA_VISIBLE_DEVICES'] not in busy.values()
+            busy[label] = env['CUDA_VISIBLE_DEVICES']
+        else:
+            del busy[label]
+    assert {env['CUDA_VISIBLE_DEVICES'] for _, _, env in fake.events} == {'0', '1'}
+
+
+def test_a_continued_run_keeps_the_thread_count_it_began_with(tmp_path):
+    run = Run(Arm('a', 'x.py'), 0, str(tmp_path), cfg=None, key='k')
+    env = local.same_threads(run, {'OMP_NUM_THREADS': '1'}, resumed=False)
+    assert env == {'OMP_NUM_THREADS': '1'}
+    assert (tmp_path / 'threads').read_text() == '1'
+    # continued by a program that would give it 2 threads: it keeps its 1
+    assert local.same_threads(run, {'OMP_NUM_THREADS': '2'}, resumed=True) == {
+        'OMP_NUM_THREADS': '1'}
+    # started afresh: it records the count it gets now
+    assert local.same_threads(run, {}, resumed=False) == {}
+    assert (tmp_path / 'threads').read_text() == str(torch.get_num_threads())

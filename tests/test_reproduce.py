@@ -60,11 +60,17 @@ def test_reproduce_retrains_one_run_and_compares_every_metric(synthetic_root, tm
     (out / 'results' / '_pretrain' / 'seed0.pth').unlink()
     proc = run_tool(*args, '--out', str(tmp_path / 're2'))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert 'the stage-1 weights are not published: training _pretrain seed 0 first' in proc.stdout
+    assert 'the stage-1 weights are not published: _pretrain seed 0 first' in proc.stdout
     stage1_file = out / 'results' / '_pretrain' / 'seed0.json'
     assert f'metrics within 0 of {stage1_file}' in proc.stdout
     assert '_pretrain seed 0: reproduced: all' in proc.stdout
     assert f'hrnet seed 1: reproduced: all {n} metrics within 0 of {committed}' in proc.stdout
+    # again into the same folder: the stage 1 trained there is compared, not trained
+    proc = run_tool(*args, '--out', str(tmp_path / 're2'))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert '_pretrain seed 0: trained again before' in proc.stdout
+    assert '_pretrain seed 0: reproduced: all' in proc.stdout
+    assert 'hrnet seed 1: trained again; the earlier run is kept in' in proc.stdout
     stage1_file.unlink()
     proc = run_tool(*args)
     assert proc.returncode == 2 and 'nor is the stage-1 result' in proc.stderr

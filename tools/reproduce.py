@@ -57,7 +57,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='the published report (default docs/evidence/SPEC_NAME)')
     parser.add_argument('--out', help='output folder (default work_dirs/reproduce/SPEC_NAME)')
     parser.add_argument('--threads', type=int,
-                        help='CPU threads (default: as recorded with the committed result)')
+                        help='CPU threads of the run (default: as recorded with the committed '
+                             'result; a stage 1 trained again first always takes its own)')
     parser.add_argument('--tol', type=float, default=0.0,
                         help='largest absolute difference accepted per metric (default 0)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
@@ -101,7 +102,7 @@ def main(argv=None) -> int:
     committed_file = osp.join(published, 'results', args.arm, f'seed{args.seed}.json')
     if not osp.isfile(committed_file):
         return fail(f'{committed_file}: no published result for {args.arm} seed {args.seed}')
-    pretrain, pretrain_committed = None, None
+    pretrain, pretrain_committed, pretrain_file = None, None, None
     stage1 = None if is_pretrain(args.arm) else spec.pretrain_of(arms[args.arm])
     if stage1 is not None:
         pretrain = make_run(spec, stage1, spec.stage1_seed(args.seed), out, args.cfg_options)
@@ -131,11 +132,14 @@ def main(argv=None) -> int:
     except SpecError as err:
         return fail(str(err))
     if pretrain_committed is not None:
-        print(f'the stage-1 weights are not published: training {pretrain.label} first')
-        code = retrain(spec, pretrain, pretrain_committed, pretrain_file, args)
+        print(f'the stage-1 weights are not published: {pretrain.label} first')
+        threads = pretrain_committed.get('threads') or DEFAULT_THREADS
+        code = retrain(spec, pretrain, pretrain_committed, pretrain_file, args.tol, threads)
         if code:
+            print(f'{run.label}: not trained, its stage 1 did not reproduce', file=sys.stderr)
             return code
-    return retrain(spec, run, committed, committed_file, args)
+    threads = args.threads or committed.get('threads') or DEFAULT_THREADS
+    return retrain(spec, run, committed, committed_file, args.tol, threads)
 
 
 def load_committed(path: str, key: str) -> dict | str:
@@ -150,16 +154,21 @@ def load_committed(path: str, key: str) -> dict | str:
     return committed
 
 
-def retrain(spec: ExperimentSpec, run: Run, committed: dict, path: str,
-            args: argparse.Namespace) -> int:
-    """Train ``run`` again at the committed thread count and compare every
-    final metric with ``committed`` (read from ``path``): 0 when all agree
-    within ``args.tol``, else 1."""
-    threads = args.threads or committed.get('threads') or DEFAULT_THREADS
-    env = dict(os.environ, CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS=str(threads))
-    print(f'{run.label}: training again with {threads} thread(s) into {run.dir}', flush=True)
-    result = execute(run, env, spec.curves, spec.mechanism_samples, TOOLS)
-    rows, bad = compare(committed['metrics'], result['metrics'], args.tol)
+def retrain(spec: ExperimentSpec, run: Run, committed: dict, path: str, tol: float,
+            threads: int) -> int:
+    """Train ``run`` again on ``threads`` CPU threads (a stage 1 already
+    trained again into the same folder, with its weights, is taken as it
+    is) and compare every final metric with ``committed`` (read from
+    ``path``): 0 when all agree within ``tol``, else 1."""
+    result = run.result() if is_pretrain(run.arm.name) and run.has_weights() else None
+    if result is not None:
+        print(f'{run.label}: trained again before, in {run.dir}', flush=True)
+    else:
+        env = dict(os.environ, CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS=str(threads))
+        print(f'{run.label}: training again with {threads} thread(s) into {run.dir}',
+              flush=True)
+        result = execute(run, env, spec.curves, spec.mechanism_samples, TOOLS)
+    rows, bad = compare(committed['metrics'], result['metrics'], tol)
     print(f'{"metric":<34} {"committed":>14} {"rerun":>14} {"|difference|":>13}')
     for name, a, b, diff in rows:
         print(f'{name:<34} {a:>14.8g} {b:>14.8g} {diff:>13.3g}')
@@ -167,9 +176,9 @@ def retrain(spec: ExperimentSpec, run: Run, committed: dict, path: str,
           f'{fmt_s(committed.get("wall_s", 0))} -> {fmt_s(result["wall_s"])}')
     if bad or committed.get('iters') != result['iters']:
         print(f'{run.label}: NOT REPRODUCED: {", ".join(bad) or "iterations"} differ by more '
-              f'than {args.tol:g}', file=sys.stderr)
+              f'than {tol:g}', file=sys.stderr)
         return 1
-    print(f'{run.label}: reproduced: all {len(rows)} metrics within {args.tol:g} of {path}')
+    print(f'{run.label}: reproduced: all {len(rows)} metrics within {tol:g} of {path}')
     return 0
 
 

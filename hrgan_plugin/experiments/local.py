@@ -1,15 +1,16 @@
 """Training an experiment's runs on this machine, ``jobs`` at a time.
 
-The runs go seed by seed: a seed's stage-1 runs first, then each arm as soon
-as the stage 1 it loads has left its weights, and a free slot always takes
-the first run in that order that can start. A program stopped part-way
-therefore leaves whole seeds behind it (each arm with its own stage 1), which
-a partial report can pair, rather than every stage 1 and no arm; and no slot
-waits while a later run could start.
+The runs are taken seed by seed (:func:`run_order`: a seed's stage-1 runs,
+then its arms), a free slot taking the first run in that order whose stage 1
+has left its weights; so an arm starts as soon as its own stage 1 ends, and
+a slot with nothing of this seed ready starts the next seed's stage 1. A
+program stopped part-way leaves finished arms of the early seeds with their
+stage 1s, which a partial report pairs, rather than every stage 1 and no arm.
 """
 from __future__ import annotations
 
 import os
+import os.path as osp
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Optional
@@ -27,9 +28,8 @@ def run_order(pretrains: list, runs: list) -> list:
 
 def run_env(device: str, jobs: int, slot: int) -> dict:
     """The environment of the run in ``slot``: on CPU, the cores shared out
-    between ``jobs`` runs (one thread count for every run of a program, so
-    a run continued after an interruption computes as it began); on CUDA,
-    one visible device per slot."""
+    between ``jobs`` runs (none set for one: the caller's); on CUDA, the
+    slot's device."""
     env = dict(os.environ)
     if device == 'cpu':
         env['CUDA_VISIBLE_DEVICES'] = ''
@@ -51,8 +51,25 @@ def execute(run: Run, env: dict, curve_keys: list, mechanism_samples: Optional[i
     checkpoint = start_run(run)
     if checkpoint is not None:
         print(f'{run.label}: resuming from {checkpoint}', flush=True)
+    env = same_threads(run, env, resumed=checkpoint is not None)
     return train_prepared(run, env, curve_keys, mechanism_samples, tools_dir,
                           resume=checkpoint is not None)
+
+
+def same_threads(run: Run, env: dict, resumed: bool) -> dict:
+    """``env`` with the thread count ``run`` began with: a fresh run records
+    its own in its folder (``threads``), and a continued one keeps it,
+    whatever share of the cores this program would give it, so that its
+    segments compute alike (CPU results repeat bit for bit only at one
+    thread count) and its result records the count it ran at."""
+    path = osp.join(run.dir, 'threads')
+    if resumed and osp.isfile(path):
+        with open(path) as f:
+            return {**env, 'OMP_NUM_THREADS': f.read().strip()}
+    import torch
+    with open(path, 'w') as f:
+        f.write(env.get('OMP_NUM_THREADS') or str(torch.get_num_threads()))
+    return env
 
 
 def _blocked_by(run: Run, queued: list) -> bool:
@@ -62,22 +79,30 @@ def _blocked_by(run: Run, queued: list) -> bool:
 
 def _alone(run: Run, queued: list) -> bool:
     """``run`` is a stage 1 that every other queued run waits for (a shared
-    one): nothing can run beside it, so it gets every core, and the runs
-    after it share the cores as if it were not there."""
+    one): nothing can run beside it, so it gets every core."""
     return is_pretrain(run.arm.name) and all(r.pretrain is run for r in queued if r is not run)
+
+
+def _concurrency(queued: list) -> int:
+    """How many of ``queued`` can ever train at once: a stage 1 and the runs
+    that load it go one after the other, those runs side by side."""
+    stage1 = [r for r in queued if is_pretrain(r.arm.name)]
+    loose = [r for r in queued if not is_pretrain(r.arm.name) and not _blocked_by(r, stage1)]
+    return len(loose) + sum(max(1, sum(r.pretrain is p for r in queued)) for p in stage1)
 
 
 def train_local(spec: ExperimentSpec, pretrains: list, pending: list, jobs: int,
                 device: str, tools_dir: str) -> list:
     """Train the stage-1 runs ``pretrains`` and the runs ``pending`` in
     :func:`run_order`, ``jobs`` at a time (on CPU each with its share of the
-    cores, except a shared stage 1, which runs alone); a run whose stage 1
-    failed is not started. Returns the failures' messages."""
+    cores: ``jobs`` or as many as can ever run at once; a shared stage 1
+    runs alone); a run whose stage 1 failed is not started (a failure).
+    Returns the failures' messages."""
     jobs = max(1, jobs)
     waiting = run_order(pretrains, pending)
     total, done, failures = len(waiting), 0, []
     alone = [r for r in waiting if _alone(r, waiting)]
-    threads = min(jobs, max(1, total - len(alone)))  # fixed by the plan, not by timing
+    threads = min(jobs, _concurrency(waiting))  # fixed by the plan, not by timing
     running: dict[Future, tuple[Run, int]] = {}
     head = next(iter(spec.metrics))  # the metric shown in the progress lines
     start = time.perf_counter()
@@ -86,7 +111,7 @@ def train_local(spec: ExperimentSpec, pretrains: list, pending: list, jobs: int,
             queued = [*waiting, *(r for r, _ in running.values())]
             free = sorted(set(range(jobs)) - {slot for _, slot in running.values()})
             for run in [r for r in waiting if not _blocked_by(r, queued)][:len(free)]:
-                waiting.remove(run)
+                waiting = [r for r in waiting if r is not run]
                 slot = free.pop(0)
                 env = run_env(device, 1 if any(run is r for r in alone) else threads, slot)
                 future = pool.submit(execute, run, env, spec.curves, spec.mechanism_samples,
@@ -111,10 +136,10 @@ def train_local(spec: ExperimentSpec, pretrains: list, pending: list, jobs: int,
                           flush=True)
                 if is_pretrain(run.arm.name) and not run.has_weights():
                     orphans = [r for r in waiting if r.pretrain is run]
-                    for orphan in orphans:
-                        waiting.remove(orphan)
+                    waiting = [r for r in waiting if r.pretrain is not run]
                     total -= len(orphans)
                     if orphans:
-                        print(f'{len(orphans)} run(s) not started: their stage 1 '
-                              f'({run.label}) left no weights', flush=True)
+                        failures.append(f'{", ".join(r.label for r in orphans)}: not started, '
+                                        f'their stage 1 ({run.label}) left no weights')
+                        print(failures[-1], flush=True)
     return failures

@@ -172,7 +172,8 @@ def clear(run: Run) -> None:
     kept = f'{run.dir}.{old_key}'
     shutil.rmtree(kept, ignore_errors=True)
     os.replace(run.dir, kept)
-    print(f'{run.label}: the config changed; the earlier run is kept in {kept}', flush=True)
+    why = 'trained again' if old_key == run.key else 'the config changed'
+    print(f'{run.label}: {why}; the earlier run is kept in {kept}', flush=True)
 
 
 def prepare(run: Run) -> None:
