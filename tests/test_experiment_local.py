@@ -3,6 +3,7 @@ stage 1 has left its weights, never more than ``jobs`` runs at once, no arm
 of a stage 1 that failed, and the thread count each run gets."""
 import os
 import os.path as osp
+import platform
 import threading
 import time
 
@@ -162,3 +163,19 @@ def test_a_continued_run_keeps_the_thread_count_it_began_with(tmp_path):
     # started afresh: it records the count it gets now
     assert local.same_threads(run, {}, resumed=False) == {}
     assert (tmp_path / 'threads').read_text() == str(torch.get_num_threads())
+
+
+def test_cpu_model_names_the_kind_of_cpu(tmp_path):
+    """Model name, family and model of the first processor, and the widest
+    vector instruction set it has; a machine without /proc/cpuinfo gets
+    platform.processor()."""
+    from hrgan_plugin.experiments.machine import cpu_model
+    info = tmp_path / 'cpuinfo'
+    info.write_text('processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 1\n'
+                    'model name\t: AMD EPYC 7B13\nflags\t\t: fpu sse2 avx avx2 fma\n\n'
+                    'processor\t: 1\nmodel name\t: other\nflags\t\t: avx512f\n')
+    assert cpu_model(str(info)) == 'AMD EPYC 7B13 (family 25 model 1, AVX2)'
+    info.write_text('model name\t: Xeon\ncpu family\t: 6\nmodel\t: 143\n'
+                    'flags\t: avx avx2 avx512f\n')
+    assert cpu_model(str(info)) == 'Xeon (family 6 model 143, AVX-512)'
+    assert cpu_model(str(tmp_path / 'none')) == (platform.processor() or 'unknown')

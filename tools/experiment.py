@@ -41,6 +41,7 @@ from mmengine.config import Config, DictAction
 
 from hrgan_plugin.experiments.figures import plot_all
 from hrgan_plugin.experiments.local import train_local
+from hrgan_plugin.experiments.machine import cpu_model
 from hrgan_plugin.experiments.report import kept_section, published_environment, write_report
 from hrgan_plugin.experiments.results import (
     published_results,
@@ -138,7 +139,7 @@ def environment(device: str) -> dict:
     if device == 'cuda':
         where = torch.cuda.get_device_name(0)
     else:
-        where = f'CPU, {os.cpu_count()} cores'
+        where = f'CPU, {os.cpu_count()} cores of {cpu_model()}'
     return {'machine': f'{where}; torch {torch.__version__}',
             'written': datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}
 

@@ -18,6 +18,7 @@ from typing import Optional
 
 from mmengine.config import Config
 
+from .machine import cpu_model
 from .results import RunFailed, read_scalars, summarise_run
 from .spec import Arm, ExperimentSpec, SpecError, is_pretrain
 
@@ -282,7 +283,8 @@ def train_prepared(run: Run, env: dict, curve_keys: list, mechanism_samples: int
     import torch
     threads = int(env.get('OMP_NUM_THREADS') or torch.get_num_threads())
     result = dict(arm=run.arm.name, seed=run.seed, key=run.key, wall_s=wall, threads=threads,
-                  segments=len(segments), **summarise_run(read_scalars(run.dir), curve_keys))
+                  cpu=cpu_model(), segments=len(segments),
+                  **summarise_run(read_scalars(run.dir), curve_keys))
     result['metrics'].update(mechanism_checks(run, env, mechanism_samples, tools_dir))
     if is_pretrain(run.arm.name) and run.archive:
         archive_weights(run)  # before the result: a result means its weights are there
