@@ -190,8 +190,8 @@ def main(argv=None) -> int:
                          and any(r.pretrain is p for r in pending)]
     if pending_pretrains:
         configs = sorted({p.arm.config for p in pending_pretrains})
-        print(f'{len(pending_pretrains)} pretrain run(s) ({", ".join(configs)}) first',
-              flush=True)
+        print(f'and {len(pending_pretrains)} stage-1 run(s) ({", ".join(configs)}), each '
+              'before the arms that load it', flush=True)
 
     slurm = SlurmOptions(args.partition, args.gpus_per_run or 0, shlex.split(args.srun_args),
                          args.jobs, args.poll)
