@@ -179,3 +179,18 @@ def test_cpu_model_names_the_kind_of_cpu(tmp_path):
                     'flags\t: avx avx2 avx512f\n')
     assert cpu_model(str(info)) == 'Xeon (family 6 model 143, AVX-512)'
     assert cpu_model(str(tmp_path / 'none')) == (platform.processor() or 'unknown')
+
+
+def test_differences_name_the_cpu_and_packages_that_changed():
+    from hrgan_plugin.experiments.machine import differences, package_versions
+    versions = package_versions()
+    assert torch.__version__.startswith(versions['torch'])  # 2.13.0 of 2.13.0+cu130
+    assert versions['python'] == platform.python_version()
+    committed = dict(cpu='A (family 25 model 1, AVX2)', packages={'torch': '2.13.0',
+                                                                    'numpy': '2.3.5'})
+    assert differences(committed, dict(committed)) == []
+    assert differences(committed, dict(cpu='B (family 6 model 143, AVX-512)',
+                                       packages={'torch': '2.13.0', 'numpy': '2.4.0'})) == [
+        'CPU: A (family 25 model 1, AVX2) -> B (family 6 model 143, AVX-512)',
+        'numpy: 2.3.5 -> 2.4.0']
+    assert differences({}, dict(cpu='B', packages={'torch': '1'})) == []  # nothing recorded

@@ -15,8 +15,9 @@ with the thread count recorded with the committed result (one for the
 arms of a ``--jobs 2`` grid on 2 cores, where a stage 1 that ran alone had
 both; ``--threads`` overrides it). Every final metric is then compared
 with the committed result. CPU runs repeat bit for bit at the same thread
-count on the same kind of CPU; another may round differently (each result
-records its CPU, ``cpu``, and a disagreement names both).
+count on the same kind of CPU with the same packages; another may round
+differently (each result records its ``cpu`` and ``packages``, and a
+disagreement names what differs).
 
 Exit status: 0 when every metric agrees within ``--tol`` (default 0, i.e.
 exactly), 1 when one does not, 2 when the run cannot be reproduced as asked
@@ -36,6 +37,7 @@ from experiment import REPO, TOOLS, make_run
 from mmengine.config import DictAction
 
 from hrgan_plugin.experiments.local import execute
+from hrgan_plugin.experiments.machine import differences
 from hrgan_plugin.experiments.runs import Run, ensure_data, fmt_s
 from hrgan_plugin.experiments.spec import (
     PRETRAIN,
@@ -176,11 +178,10 @@ def retrain(spec: ExperimentSpec, run: Run, committed: dict, path: str, tol: flo
     print(f'iterations {committed.get("iters")} -> {result["iters"]}; wall '
           f'{fmt_s(committed.get("wall_s", 0))} -> {fmt_s(result["wall_s"])}')
     if bad or committed.get('iters') != result['iters']:
-        machines = committed.get('cpu'), result.get('cpu')
+        changed = differences(committed, result)
         print(f'{run.label}: NOT REPRODUCED: {", ".join(bad) or "iterations"} differ by more '
-              f'than {tol:g}' + (f' (trained on {machines[0]}, now on {machines[1]}: another '
-                                 'kind of CPU may round differently)'
-                                 if machines[0] and machines[0] != machines[1] else ''),
+              f'than {tol:g}' + (f'; computed on another machine ({"; ".join(changed)}), '
+                                 'which may round differently' if changed else ''),
               file=sys.stderr)
         return 1
     print(f'{run.label}: reproduced: all {len(rows)} metrics within {tol:g} of {path}')

@@ -1,11 +1,16 @@
-"""The kind of CPU a run trained on: CPU results repeat bit for bit at one
-thread count on the same kind of CPU, while another (another vendor, or
-another vector instruction set: AVX-512 against AVX2) may round
-differently; each result records it, and ``tools/reproduce.py`` says when
-the machine differs."""
+"""What a run computed on: the kind of CPU and the numeric packages. CPU
+results repeat bit for bit at one thread count on the same kind of CPU with
+the same packages, while another CPU (another vendor, or another vector
+instruction set: AVX-512 against AVX2) or another OpenCV or torch release
+may round differently; each result records both, and ``tools/reproduce.py``
+names what differs when a rerun disagrees."""
 from __future__ import annotations
 
+import importlib.metadata
 import platform
+
+#: the distributions whose releases can change a run's numbers
+PACKAGES = ('torch', 'torchvision', 'numpy', 'opencv-python', 'mmcv', 'mmengine', 'mmpose')
 
 
 def cpu_model(cpuinfo: str = '/proc/cpuinfo') -> str:
@@ -26,3 +31,28 @@ def cpu_model(cpuinfo: str = '/proc/cpuinfo') -> str:
                 if flag in flags), 'no AVX')
     return (f'{fields.get("model name", "unknown")} (family {fields.get("cpu family", "?")} '
             f'model {fields.get("model", "?")}, {isa})')
+
+
+def package_versions() -> dict:
+    """``{distribution: version}`` of :data:`PACKAGES` (``missing`` when not
+    installed) and of Python."""
+    versions = {'python': platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = 'missing'
+    return versions
+
+
+def differences(committed: dict, rerun: dict) -> list:
+    """``what: committed -> rerun`` for the CPU (``cpu``) and each package
+    (``packages``) two results name differently; empty when a result does
+    not record them."""
+    out = []
+    if committed.get('cpu') and committed['cpu'] != rerun.get('cpu'):
+        out.append(f'CPU: {committed["cpu"]} -> {rerun.get("cpu")}')
+    old, new = committed.get('packages') or {}, rerun.get('packages') or {}
+    out += [f'{name}: {version} -> {new.get(name, "missing")}'
+            for name, version in sorted(old.items()) if new.get(name) != version]
+    return out

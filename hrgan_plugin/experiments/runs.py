@@ -18,7 +18,7 @@ from typing import Optional
 
 from mmengine.config import Config
 
-from .machine import cpu_model
+from .machine import cpu_model, package_versions
 from .results import RunFailed, read_scalars, summarise_run
 from .spec import Arm, ExperimentSpec, SpecError, is_pretrain
 
@@ -283,7 +283,7 @@ def train_prepared(run: Run, env: dict, curve_keys: list, mechanism_samples: int
     import torch
     threads = int(env.get('OMP_NUM_THREADS') or torch.get_num_threads())
     result = dict(arm=run.arm.name, seed=run.seed, key=run.key, wall_s=wall, threads=threads,
-                  cpu=cpu_model(), segments=len(segments),
+                  cpu=cpu_model(), packages=package_versions(), segments=len(segments),
                   **summarise_run(read_scalars(run.dir), curve_keys))
     result['metrics'].update(mechanism_checks(run, env, mechanism_samples, tools_dir))
     if is_pretrain(run.arm.name) and run.archive:
