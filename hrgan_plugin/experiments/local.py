@@ -16,7 +16,15 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Optional
 
 from .results import RunFailed
-from .runs import Run, fmt_s, missing_metrics, result_line, start_run, train_prepared
+from .runs import (
+    Run,
+    fmt_s,
+    missing_metrics,
+    result_line,
+    start_run,
+    thread_count,
+    train_prepared,
+)
 from .spec import ExperimentSpec, is_pretrain
 
 
@@ -66,9 +74,8 @@ def same_threads(run: Run, env: dict, resumed: bool) -> dict:
     if resumed and osp.isfile(path):
         with open(path) as f:
             return {**env, 'OMP_NUM_THREADS': f.read().strip()}
-    import torch
     with open(path, 'w') as f:
-        f.write(env.get('OMP_NUM_THREADS') or str(torch.get_num_threads()))
+        f.write(str(thread_count(env)))
     return env
 
 

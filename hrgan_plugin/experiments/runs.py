@@ -280,8 +280,7 @@ def train_prepared(run: Run, env: dict, curve_keys: list, mechanism_samples: int
     wall = sum(end - start for start, end in segments[:-1]) + time.time() - begin
     if proc.returncode:
         raise RunFailed(f'{run.label} failed (exit {proc.returncode}); see {log}')
-    import torch
-    threads = int(env.get('OMP_NUM_THREADS') or torch.get_num_threads())
+    threads = thread_count(env)
     result = dict(arm=run.arm.name, seed=run.seed, key=run.key, wall_s=wall, threads=threads,
                   cpu=cpu_model(), packages=package_versions(), segments=len(segments),
                   **summarise_run(read_scalars(run.dir), curve_keys))
@@ -294,6 +293,12 @@ def train_prepared(run: Run, env: dict, curve_keys: list, mechanism_samples: int
             json.dump(result, f)
         os.replace(path + '.tmp', path)
     return result
+
+
+def thread_count(env: dict) -> int:
+    """The intra-op threads a training started with ``env`` computes on."""
+    import torch
+    return int(env.get('OMP_NUM_THREADS') or torch.get_num_threads())
 
 
 def mechanism_checks(run: Run, env: dict, max_samples: int | None, tools_dir: str) -> dict:
