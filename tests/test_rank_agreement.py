@@ -5,9 +5,12 @@ emulated (collectives must get tensors on the communication device, CUDA):
   rank 1 only stops both ranks at the same iteration with the same line (a
   rank stopping alone would leave the others blocked in NCCL);
 - SafeCheckpointHook.before_run: no rank reads ``last_checkpoint`` before
-  rank 0 has repaired it.
+  rank 0 has repaired it;
+- RankZeroLoggerHook: the test metrics json is rank 0's record, even when
+  another rank finishes testing last (mmengine's LoggerHook writes it on
+  every rank: the last writer's record, or a corrupt file, remains).
 
-Both run in one pair of spawned processes (about 15 s on 2 cores)."""
+All run in one pair of spawned processes (about 15 s on 2 cores)."""
 import json
 import math
 import os.path as osp
@@ -29,11 +32,23 @@ def _runner(it: int, work_dir: str = '.') -> SimpleNamespace:
                            message_hub=SimpleNamespace(log_scalars={'train/k_t': k_t}))
 
 
+def _test_runner(rank: int, work_dir: str) -> SimpleNamespace:
+    """What LoggerHook.after_test_epoch reads: each rank's record differs
+    (its own timings), the metrics are the gathered ones."""
+    record = {'coco/AP': 0.5, 'time': 0.25 * (rank + 1)}
+    if rank:
+        record['data_time'] = 0.125
+    return SimpleNamespace(
+        log_dir=work_dir, test_dataloader=[None] * 3, logger=SimpleNamespace(info=print),
+        log_processor=SimpleNamespace(get_log_after_epoch=lambda *a, **k: (record, '')))
+
+
 def _rank_main(rank: int, work_dir: str, out_dir: str) -> None:
     """What rank ``rank`` sees; written to ``out_dir/rank{rank}.json``."""
     from hrgan_plugin.engine.hooks import (
         DivergenceError,
         DivergenceGuardHook,
+        RankZeroLoggerHook,
         SafeCheckpointHook,
     )
     from hrgan_plugin.utils.atomic_file_backend import AtomicLocalBackend
@@ -63,6 +78,12 @@ def _rank_main(rank: int, work_dir: str, out_dir: str) -> None:
             except DivergenceError as err:
                 result['lines'].append(str(err))
     result['collectives'] = [(c.name, [str(d) for d in c.devices]) for c in calls]
+    # RankZeroLoggerHook: rank 1 ends its test epoch last
+    logger_hook = RankZeroLoggerHook()
+    logger_hook.json_log_path = 'test.json'
+    if rank == 1:
+        time.sleep(REPAIR_DELAY_S)
+    logger_hook.after_test_epoch(_test_runner(rank, work_dir))
     with open(osp.join(out_dir, f'rank{rank}.json'), 'w') as f:
         json.dump(result, f)
 
@@ -91,6 +112,12 @@ def test_divergence_guard_collectives_use_the_communication_device(ranks):
     """One all_reduce per iteration, on CUDA tensors under (emulated) NCCL."""
     for rank in ranks:
         assert rank['collectives'] == [['all_reduce', ['cuda:0']]] * 2
+
+
+def test_test_metrics_json_is_rank_0s_record(ranks):
+    [work_dir] = {osp.dirname(r['last_checkpoint']) for r in ranks}
+    with open(osp.join(work_dir, 'test.json')) as f:
+        assert f.read() == json.dumps({'coco/AP': 0.5, 'time': 0.25})
 
 
 def test_no_rank_reads_last_checkpoint_before_rank_0_repaired_it(ranks):

@@ -18,7 +18,7 @@ REGISTERED = {
                'AdversarialAugmenter'],
     'HOOKS': ['BoundaryEquilibriumHook', 'AdversarialAugmentationHook', 'EpochSeedHook',
               'TrainingCurveHook', 'ChannelsLastHook', 'SafeCheckpointHook',
-              'DivergenceGuardHook'],
+              'DivergenceGuardHook', 'RankZeroLoggerHook'],
     'OPTIM_WRAPPER_CONSTRUCTORS': ['GANOptimWrapperConstructor'],
     'TRANSFORMS': ['LoadImageOrSkip', 'LoadImageOrFail'],
 }

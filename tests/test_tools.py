@@ -4,7 +4,10 @@ import json
 import math
 import os.path as osp
 import shutil
+import sys
+from types import SimpleNamespace
 
+from mmengine.config import Config
 from utils import (
     QUICKSTART_COCO,
     QUICKSTART_HRGAN,
@@ -110,6 +113,21 @@ def test_missing_checkpoint_is_one_line(tmp_path):
     proc = run_tool('tools/test.py', QUICKSTART_COCO, str(tmp_path / 'none.pth'))
     line = single_error_line(proc)
     assert 'none.pth' in line
+
+
+def test_multi_process_test_writes_its_metrics_json_on_rank_0(monkeypatch):
+    """tools/test.py with a launcher swaps the stock LoggerHook for
+    RankZeroLoggerHook (tests/test_rank_agreement.py shows why); a
+    one-process test or a config's own logger hook is left as it is."""
+    from hrgan_plugin.utils.tool_runner import _test_log_on_rank_zero
+    stock = Config(dict(default_hooks=dict(logger=dict(type='LoggerHook', interval=50))))
+    own = Config(dict(default_hooks=dict(logger=dict(type='MyLoggerHook'))))
+    swap = ['--cfg-options', 'default_hooks.logger.type=RankZeroLoggerHook']
+    for launcher, cfg, added in (('pytorch', stock, swap), ('slurm', stock, swap),
+                                 ('none', stock, []), ('pytorch', own, [])):
+        monkeypatch.setattr(sys, 'argv', ['test.py'])
+        _test_log_on_rank_zero(SimpleNamespace(launcher=launcher), cfg)
+        assert sys.argv[1:] == added, (launcher, cfg.default_hooks.logger.type)
 
 
 def test_quickstart_draws_predictions(synthetic_root, tmp_path):

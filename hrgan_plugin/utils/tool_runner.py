@@ -95,6 +95,18 @@ def _use_gloo_without_gpu(args, cfg: Config) -> None:
     sys.argv += ['--cfg-options', *options]
 
 
+def _test_log_on_rank_zero(args, cfg: Config) -> None:
+    """A multi-process test writes its metrics json on rank 0 alone: the
+    stock ``LoggerHook`` becomes
+    :class:`~hrgan_plugin.engine.hooks.RankZeroLoggerHook` (same arguments),
+    whose docstring tells how every rank writing the one file corrupts it."""
+    logger = cfg.get('default_hooks', {}).get('logger')
+    if args.launcher == 'none' or not logger or \
+            logger.get('type') not in ('LoggerHook', 'mmengine.LoggerHook'):
+        return
+    sys.argv += ['--cfg-options', 'default_hooks.logger.type=RankZeroLoggerHook']
+
+
 def check_training_checkpoint(args, cfg: Config) -> None:
     """The checkpoint a training run starts from must be readable (not cut
     short by a crash), and for ``--resume`` fit the config exactly: mmengine
@@ -149,6 +161,8 @@ def run_mmpose_tool(tool: str) -> int:
         if tool == 'train':
             check_training_checkpoint(args, cfg)
         _use_gloo_without_gpu(args, cfg)
+        if tool == 'test':
+            _test_log_on_rank_zero(args, cfg)
         module['main']()
     except (DataConfigError, PrecisionConfigError, PretrainedWeightsUnavailable,
             CheckpointError, LauncherError) as err:
