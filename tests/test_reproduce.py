@@ -3,6 +3,7 @@ with its committed metrics."""
 import json
 import math
 
+import pytest
 import torch
 from utils import QUICKSTART_COCO, REPO, run_tool, tiny_spec_options, write_spec
 
@@ -92,3 +93,19 @@ def test_compare_names_every_metric_that_differs_or_is_missing(monkeypatch):
     assert bad == ['PCK', 'gone', 'new']
     assert compare({'PCK': 80.0}, {'PCK': 80.25}, tol=0.25)[1] == []
     assert compare({'AP': math.nan}, {'AP': math.nan}, tol=0)[1] == []  # a collapsed run
+
+
+def test_seed_spread_is_the_sd_over_the_published_seeds(monkeypatch, tmp_path):
+    """The yardstick beside a rerun's |difference|: the sample SD of each
+    finite metric over ``seedS.json`` (a kept ``seedS.KEY.json`` of another
+    config is no seed; a metric with a NaN or on one seed has none)."""
+    monkeypatch.syspath_prepend(f'{REPO}/tools')
+    from reproduce import seed_spread
+    for name, ap, pck in (('seed0', 0.50, 80.0), ('seed1', 0.52, 81.0), ('seed2', 0.54, math.nan),
+                          ('seed0.0123abcd', 9.0, 9.0)):
+        (tmp_path / f'{name}.json').write_text(json.dumps(dict(metrics={'AP': ap, 'PCK': pck})))
+    (tmp_path / 'seed3.json').write_text(json.dumps(dict(metrics={'AP': 0.52, 'only': 1.0})))
+    spread = seed_spread(str(tmp_path))
+    assert spread.keys() == {'AP'}  # PCK has a NaN, 'only' one seed
+    assert spread['AP'] == pytest.approx(math.sqrt(0.0008 / 3))  # deviations -.02 0 .02 0
+    assert seed_spread(str(tmp_path / 'none')) == {}

@@ -17,7 +17,8 @@ both; ``--threads`` overrides it). Every final metric is then compared
 with the committed result. CPU runs repeat bit for bit at the same thread
 count on the same kind of CPU with the same packages; another may round
 differently (each result records its ``cpu`` and ``packages``, and a
-disagreement names what differs).
+disagreement names what differs); each |difference| is also printed as a
+share of the metric's standard deviation over the arm's published seeds.
 
 Exit status: 0 when every metric agrees within ``--tol`` (default 0, i.e.
 exactly), 1 when one does not, 2 when the run cannot be reproduced as asked
@@ -26,11 +27,14 @@ exactly), 1 when one does not, 2 when the run cannot be reproduced as asked
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import math
 import os
 import os.path as osp
+import re
 import shutil
+import statistics
 import sys
 
 from experiment import REPO, TOOLS, make_run
@@ -83,6 +87,21 @@ def compare(committed: dict, rerun: dict, tol: float) -> tuple[list, list]:
                                 and name in rerun)):  # a missing metric disagrees
             bad.append(name)
     return rows, bad
+
+
+def seed_spread(results_dir: str) -> dict:
+    """Per metric, the standard deviation over the published seeds in
+    ``results_dir`` (``seedS.json``; two seeds at least): the yardstick for
+    a rerun on another machine, whose rounding moves a metric by a fraction
+    of it."""
+    values: dict = {}
+    for path in glob.glob(osp.join(results_dir, 'seed*.json')):
+        if re.fullmatch(r'seed\d+\.json', osp.basename(path)):
+            with open(path) as f:
+                for name, value in json.load(f)['metrics'].items():
+                    values.setdefault(name, []).append(value)
+    return {name: statistics.stdev(v) for name, v in values.items()
+            if len(v) >= 2 and all(math.isfinite(x) for x in v)}
 
 
 def main(argv=None) -> int:
@@ -172,9 +191,16 @@ def retrain(spec: ExperimentSpec, run: Run, committed: dict, path: str, tol: flo
               flush=True)
         result = execute(run, env, spec.curves, spec.mechanism_samples, TOOLS)
     rows, bad = compare(committed['metrics'], result['metrics'], tol)
-    print(f'{"metric":<34} {"committed":>14} {"rerun":>14} {"|difference|":>13}')
+    spread = seed_spread(osp.dirname(path))
+    print(f'{"metric":<34} {"committed":>14} {"rerun":>14} {"|difference|":>13} '
+          f'{"/ seed SD":>10}')
     for name, a, b, diff in rows:
-        print(f'{name:<34} {a:>14.8g} {b:>14.8g} {diff:>13.3g}')
+        sd = spread.get(name)
+        ratio = f'{diff / sd:>10.2f}' if sd else f'{"-":>10}'
+        print(f'{name:<34} {a:>14.8g} {b:>14.8g} {diff:>13.3g} {ratio}')
+    if spread:
+        print(f'(seed SD: the standard deviation over the published seeds of {run.arm.name}; '
+              'a rerun on another machine differs by a fraction of it)')
     print(f'iterations {committed.get("iters")} -> {result["iters"]}; wall '
           f'{fmt_s(committed.get("wall_s", 0))} -> {fmt_s(result["wall_s"])}')
     if bad or committed.get('iters') != result['iters']:
