@@ -1,5 +1,6 @@
 """tools/experiment.py: a run interrupted mid-training continues from its
-last checkpoint and ends where the uninterrupted run ended; a program
+last checkpoint (also in a moved output folder) and ends where the
+uninterrupted run ended; a program
 continued from published results takes exactly the runs it plans."""
 import json
 
@@ -32,15 +33,20 @@ def test_interrupted_run_continues_from_its_last_checkpoint(synthetic_root, tmp_
     assert straight['iters'] == 4 and straight['segments'] == 1
     assert [p[0] for p in straight['val_curves']] == [2, 4]
 
-    # killed during epoch 2's checkpoint: epoch 1's checkpoint is the last one
+    # killed during epoch 2's checkpoint: epoch 1's checkpoint is the last one;
+    # the output folder then moves (another machine): its files name the old paths
     (run_dir / 'result.json').unlink()
     (out / 'results' / 'hrnet' / 'seed0.json').unlink()
     (run_dir / 'epoch_2.pth').unlink()
     (run_dir / 'last_checkpoint').write_text(str(run_dir / 'epoch_1.pth'))
     first_log = (run_dir / 'train.log').read_text()
+    old_dir = run_dir
+    out = out.rename(tmp_path / 'moved')
+    run_dir = out / 'runs' / 'hrnet' / 'seed0'
     proc = run_tool('tools/experiment.py', spec, '--out', str(out), '--seeds', '0')
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert f'hrnet seed 0: resuming from {run_dir / "epoch_1.pth"}' in proc.stdout
+    assert str(old_dir) not in (run_dir / 'config.py').read_text()
     resumed = json.loads((run_dir / 'result.json').read_text())
     assert resumed['segments'] == 2 and resumed['iters'] == 4
     # the second segment logged iterations 3-4 only; its records replace the first's

@@ -189,10 +189,10 @@ def prepare(run: Run) -> None:
 
 def resume_point(run: Run) -> Optional[str]:
     """The checkpoint an interrupted run continues from: the one its
-    ``last_checkpoint`` names, when the folder was prepared for exactly this
-    config, holds no result yet and the checkpoint loads; else None (the run
-    starts afresh). The run continues as if uninterrupted when its config
-    re-seeds every epoch (``EpochSeedHook``)."""
+    ``last_checkpoint`` names (found in the folder, if moved since), when
+    the folder was prepared for exactly this config, holds no result yet and
+    the checkpoint loads; else None (the run starts afresh). It continues as
+    if uninterrupted when its config re-seeds every epoch (EpochSeedHook)."""
     try:
         with open(osp.join(run.dir, 'run_key')) as f:
             if f.read().strip() != run.key:
@@ -203,6 +203,8 @@ def resume_point(run: Run) -> Optional[str]:
         return None
     if osp.isfile(run.result_file):
         return None
+    if not osp.isfile(checkpoint):  # named by its path before the folder moved
+        checkpoint = osp.join(run.dir, osp.basename(checkpoint))
     import torch
     try:
         # mmap: the archive's index and objects are read, the tensors not (the
@@ -214,12 +216,17 @@ def resume_point(run: Run) -> Optional[str]:
 
 
 def start_run(run: Run) -> Optional[str]:
-    """Ready ``run``'s folder for training: kept as it is when the run
-    continues from its :func:`resume_point` (returned), else prepared afresh
-    (:func:`prepare`; returns None)."""
+    """Ready ``run``'s folder for training: kept when the run continues from
+    its :func:`resume_point` (returned; config and ``last_checkpoint`` name
+    the current paths, a moved folder's named its old ones), else prepared
+    afresh (:func:`prepare`; returns None)."""
     checkpoint = resume_point(run)
     if checkpoint is None:
         prepare(run)
+        return None
+    run.cfg.dump(osp.join(run.dir, 'config.py'))
+    with open(osp.join(run.dir, 'last_checkpoint'), 'w') as f:
+        f.write(checkpoint)
     return checkpoint
 
 
@@ -280,10 +287,9 @@ def train_prepared(run: Run, env: dict, curve_keys: list, mechanism_samples: int
     wall = sum(end - start for start, end in segments[:-1]) + time.time() - begin
     if proc.returncode:
         raise RunFailed(f'{run.label} failed (exit {proc.returncode}); see {log}')
-    threads = thread_count(env)
-    result = dict(arm=run.arm.name, seed=run.seed, key=run.key, wall_s=wall, threads=threads,
-                  cpu=cpu_model(), packages=package_versions(), segments=len(segments),
-                  **summarise_run(read_scalars(run.dir), curve_keys))
+    result = dict(arm=run.arm.name, seed=run.seed, key=run.key, wall_s=wall,
+                  threads=thread_count(env), cpu=cpu_model(), packages=package_versions(),
+                  segments=len(segments), **summarise_run(read_scalars(run.dir), curve_keys))
     result['metrics'].update(mechanism_checks(run, env, mechanism_samples, tools_dir))
     if is_pretrain(run.arm.name) and run.archive:
         archive_weights(run)  # before the result: a result means its weights are there
