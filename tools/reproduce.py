@@ -34,7 +34,6 @@ import os
 import os.path as osp
 import re
 import shutil
-import statistics
 import sys
 
 from experiment import REPO, TOOLS, make_run
@@ -50,6 +49,7 @@ from hrgan_plugin.experiments.spec import (
     is_pretrain,
     load_spec,
 )
+from hrgan_plugin.experiments.statistics import summarise
 
 DEFAULT_THREADS = 1  # results written before the thread count was recorded come from --jobs 2
 
@@ -100,8 +100,9 @@ def seed_spread(results_dir: str) -> dict:
             with open(path) as f:
                 for name, value in json.load(f)['metrics'].items():
                     values.setdefault(name, []).append(value)
-    return {name: statistics.stdev(v) for name, v in values.items()
-            if len(v) >= 2 and all(math.isfinite(x) for x in v)}
+    spread = {name: summarise(v).sd for name, v in values.items()
+              if all(math.isfinite(x) for x in v)}
+    return {name: sd for name, sd in spread.items() if sd is not None}
 
 
 def main(argv=None) -> int:
@@ -199,8 +200,8 @@ def retrain(spec: ExperimentSpec, run: Run, committed: dict, path: str, tol: flo
         ratio = f'{diff / sd:>10.2f}' if sd else f'{"-":>10}'
         print(f'{name:<34} {a:>14.8g} {b:>14.8g} {diff:>13.3g} {ratio}')
     if spread:
-        print(f'(seed SD: the standard deviation over the published seeds of {run.arm.name}; '
-              'a rerun on another machine differs by a fraction of it)')
+        print(f'(seed SD: the standard deviation over the published seeds of {run.arm.name}, '
+              'the yardstick for a rerun on another machine)')
     print(f'iterations {committed.get("iters")} -> {result["iters"]}; wall '
           f'{fmt_s(committed.get("wall_s", 0))} -> {fmt_s(result["wall_s"])}')
     if bad or committed.get('iters') != result['iters']:
