@@ -12,7 +12,7 @@ import torch
 from hrgan_plugin.experiments import local
 from hrgan_plugin.experiments.results import RunFailed
 from hrgan_plugin.experiments.runs import Run
-from hrgan_plugin.experiments.spec import Arm, ExperimentSpec
+from hrgan_plugin.experiments.spec import Arm, ExperimentSpec, is_pretrain
 
 ARMS = ('a', 'b')
 HALF = str(max(1, (os.cpu_count() or 1) // 2))  # OMP_NUM_THREADS of two runs side by side
@@ -54,7 +54,7 @@ class FakeTraining:
         with self.lock:
             self.events.append(('start', run.label, env))
         time.sleep(self.durations.get(run.label, 0.02))
-        if run.label not in self.fail and run.pretrain is None:
+        if run.label not in self.fail and is_pretrain(run.arm.name):
             os.makedirs(osp.dirname(run.weights), exist_ok=True)
             torch.save(dict(state_dict={}, meta=dict(key=run.key)), run.weights)
         with self.lock:
@@ -80,8 +80,8 @@ class FakeTraining:
 def test_runs_go_seed_by_seed_and_wait_only_for_their_own_stage_1(tmp_path, monkeypatch):
     pretrains, runs = _plan(tmp_path, [0, 1])
     assert [r.label for r in local.run_order(pretrains, runs)] == [
-        '_pretrain-a seed 0', '_pretrain-b seed 0', 'a seed 0', 'b seed 0',
-        '_pretrain-a seed 1', '_pretrain-b seed 1', 'a seed 1', 'b seed 1']
+        '_pretrain-a seed 0', 'a seed 0', '_pretrain-b seed 0', 'b seed 0',
+        '_pretrain-a seed 1', 'a seed 1', '_pretrain-b seed 1', 'b seed 1']
     fake = FakeTraining({'_pretrain-a seed 0': 0.05, '_pretrain-b seed 0': 0.5},
                         fail={'_pretrain-b seed 1'})
     monkeypatch.setattr(local, 'execute', fake)
@@ -104,6 +104,21 @@ def test_runs_go_seed_by_seed_and_wait_only_for_their_own_stage_1(tmp_path, monk
     assert fake.max_busy() == 2
     # two chains (a stage 1, then its arm) at a time: half the cores each
     assert {fake.env(label)['OMP_NUM_THREADS'] for label in started} == {HALF}
+
+
+def test_one_slot_finishes_each_arm_before_the_next_stage_1(tmp_path, monkeypatch):
+    """With ``--jobs 1`` an arm's run follows its own stage 1, so a program
+    stopped between runs leaves whole arms, not a seed's stage 1s without
+    their arms; an arm that loads no stage 1 ends its seed."""
+    pretrains, runs = _plan(tmp_path, [0, 1])
+    loose = Run(Arm('c', 'x.py'), 0, str(tmp_path / 'c'), cfg=None, key='c0')
+    fake = FakeTraining()
+    monkeypatch.setattr(local, 'execute', fake)
+    assert local.train_local(_spec(), pretrains, [loose, *runs], jobs=1, device='cpu',
+                             tools_dir='') == []
+    assert fake.order('start') == fake.order('end') == [
+        '_pretrain-a seed 0', 'a seed 0', '_pretrain-b seed 0', 'b seed 0', 'c seed 0',
+        '_pretrain-a seed 1', 'a seed 1', '_pretrain-b seed 1', 'b seed 1']
 
 
 def test_a_shared_stage_1_runs_alone_on_every_core(tmp_path, monkeypatch):

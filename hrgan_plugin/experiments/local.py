@@ -1,11 +1,13 @@
 """Training an experiment's runs on this machine, ``jobs`` at a time.
 
-The runs are taken seed by seed (:func:`run_order`: a seed's stage-1 runs,
-then its arms), a free slot taking the first run in that order whose stage 1
-has left its weights; so an arm starts as soon as its own stage 1 ends, and
-a slot with nothing of this seed ready starts the next seed's stage 1. A
-program stopped part-way leaves finished arms of the early seeds with their
-stage 1s, which a partial report pairs, rather than every stage 1 and no arm.
+The runs are taken seed by seed (:func:`run_order`: within a seed each
+stage-1 run followed by the arms that load it), a free slot taking the first
+run in that order whose stage 1 has left its weights; so an arm starts as
+soon as its own stage 1 ends, and a slot with nothing of this seed ready
+starts the seed's next stage 1, then the next seed's. A program stopped
+part-way leaves finished arms of the early seeds with their stage 1s, which
+a partial report pairs, rather than every stage 1 and no arm; with one slot
+and a stage 1 per arm, it leaves whole arms rather than a seed's stage 1s.
 """
 from __future__ import annotations
 
@@ -29,9 +31,16 @@ from .spec import ExperimentSpec, is_pretrain
 
 
 def run_order(pretrains: list, runs: list) -> list:
-    """``pretrains`` and ``runs`` seed by seed, a seed's stage-1 runs before
-    its arms, each group in the spec's arm order."""
-    return sorted([*pretrains, *runs], key=lambda r: (r.seed, not is_pretrain(r.arm.name)))
+    """``pretrains`` and ``runs`` seed by seed; within a seed each stage-1
+    run directly followed by the arms that load it, then the arms that load
+    none, each group in the spec's arm order."""
+    place = {id(p): i for i, p in enumerate(pretrains)}
+
+    def key(run: Run) -> tuple:
+        stage1 = run if is_pretrain(run.arm.name) else run.pretrain
+        return run.seed, place.get(id(stage1), len(pretrains)), run is not stage1
+
+    return sorted([*pretrains, *runs], key=key)
 
 
 def run_env(device: str, jobs: int, slot: int) -> dict:
