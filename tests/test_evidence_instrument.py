@@ -219,6 +219,14 @@ def test_baseline_curve_follows_stage_one(tmp_path):
     assert stage_summary(shared, pretrain[3:4]) == (
         '- stage 1 (`pretrain`, 1000 iterations) ended at AP 0.43 (seed 3, shared by every '
         'seed); the arms start there')
+    # per-arm stage 1s, one seed finished: the baseline's own, not shared
+    per_arm = _spec(pretrain_per_arm={'train_cfg.max_epochs': 32})
+    assert stage_summary(per_arm, [dict(pretrain[1], arm='_pretrain-base')]) == (
+        '- stage 1 (`_pretrain-base`, 1000 iterations) ended at AP 0.41 (seed 1, one seed so '
+        'far); `base` starts there')
+    assert stage_summary(spec, pretrain[4:]) == (
+        '- stage 1 (`pretrain`, 1000 iterations) ended at AP 0.44 (seed 4, one seed so far); '
+        'the arms start there')
     assert draw_baseline_curve(spec, results, []) is None
     fig = draw_baseline_curve(_spec(), results, [])  # no stage 1: the baseline alone
     assert [list(ln.get_xdata()) for ln in fig.axes[0].get_lines()][0] == [100, 200, 300, 400]

@@ -11,16 +11,23 @@ from .spec import ExperimentSpec
 
 
 def stage_summary(spec: ExperimentSpec, pretrain: list) -> str | None:
-    """One line: the primary metric at the end of stage 1 (mean and range
-    over seeds, or the one shared run's); None without finished pretrain runs."""
+    """One line: the primary metric at the end of the baseline's stage 1
+    (``pretrain``: its finished runs; mean and range over seeds, or the one
+    run's, said to be shared only when the spec shares it); None without
+    finished runs."""
     ends = [r['metrics'][spec.primary] for r in pretrain if spec.primary in r['metrics']]
     if not ends:
         return None
     iters = sorted({r['iters'] for r in pretrain})
-    over = (f'seed {pretrain[0]["seed"]}, shared by every seed' if len(ends) == 1 else
-            f'mean of {len(ends)} seeds, range {min(ends):.4g} to {max(ends):.4g}')
-    return (f'- stage 1 (`pretrain`, {", ".join(map(str, iters))} iterations) ended at '
-            f'{spec.primary} {np.mean(ends):.4g} ({over}); the arms start there')
+    if len(ends) > 1:
+        over = f'mean of {len(ends)} seeds, range {min(ends):.4g} to {max(ends):.4g}'
+    else:
+        over = f'seed {pretrain[0]["seed"]}' + (
+            ', shared by every seed' if spec.pretrain_seed is not None else ', one seed so far')
+    name, whose = ('`pretrain`', 'the arms start') if spec.pretrain_per_arm is None else (
+        f'`{pretrain[0]["arm"]}`', f'`{spec.baseline}` starts')
+    return (f'- stage 1 ({name}, {", ".join(map(str, iters))} iterations) ended at '
+            f'{spec.primary} {np.mean(ends):.4g} ({over}); {whose} there')
 
 
 def draw_baseline_curve(spec: ExperimentSpec, results: list, pretrain: list):
