@@ -233,6 +233,17 @@ def test_baseline_curve_follows_stage_one(tmp_path):
     plt.close(fig)
     text = open(write_report(str(tmp_path), spec, results, {}, [], None, pretrain)).read()
     assert '- stage 1 (`pretrain`, 1000 iterations) ended at AP 0.42' in text
+    assert '## Stage 1 per arm' not in text  # one shared stage 1: the line above says it
+    # per-arm stage 1s: the line is the baseline's own, and a table gives each arm's end
+    own = [dict(p, arm=f'_pretrain-{arm}', metrics={'AP': p['metrics']['AP'] + d})
+           for arm, d in (('base', 0.0), ('gan', 0.05)) for p in pretrain[:2]]
+    text = open(write_report(str(tmp_path), per_arm, results, {}, [], None, own)).read()
+    assert ('- stage 1 (`_pretrain-base`, 1000 iterations) ended at AP 0.405 (mean of 2 '
+            'seeds, range 0.4 to 0.41); `base` starts there') in text
+    table = text.split('## Stage 1 per arm')[1].split('##')[0]
+    assert '| base | 2 | 0.4050 | 0.4 (seed 0), 0.41 (seed 1) |' in table
+    assert '| gan | 2 | 0.4550 | 0.45 (seed 0), 0.46 (seed 1) |' in table
+    assert 'collapsed' not in table  # no finished stage 1
 
 
 def test_every_figure_is_readable(tmp_path):

@@ -238,7 +238,7 @@ def main(argv=None) -> int:
     if published:
         env_lines = published_environment(osp.join(out, 'report.md'), env_lines)
     plots = plot_all(out, spec, results, base_stage1)
-    report = write_report(out, spec, results, env_lines, plots, kept, base_stage1)
+    report = write_report(out, spec, results, env_lines, plots, kept, stage1)
     print(f'report: {report}')
     if args.publish:
         dest = osp.join(REPO, 'docs', 'evidence', spec.name)

@@ -188,6 +188,8 @@ def write_report(out_dir: str, spec: ExperimentSpec, results: list,
     lines of an earlier report to carry over (its training-scalars table,
     when the runs that logged them are gone); ``pretrain``: the spec's
     finished stage-1 runs."""
+    base = spec.pretrain_of(next(a for a in spec.arms if a.name == spec.baseline))
+    base_stage1 = [r for r in pretrain if base is not None and r['arm'] == base.name]
     stats = analyse(spec, results)
     seeds = sorted({r['seed'] for r in results})
     arms_run = {r['arm'] for r in results}
@@ -205,7 +207,7 @@ def write_report(out_dir: str, spec: ExperimentSpec, results: list,
         f'- arms: {", ".join(_arm_text(a) for a in spec.arms if a.name in arms_run)}; '
         f'baseline `{spec.baseline}`',
         *_stage1_lines(spec),
-        *filter(None, [stage_summary(spec, list(pretrain))]),
+        *filter(None, [stage_summary(spec, base_stage1)]),
         f'- seeds: {seeds} ({len(seeds)} paired)',
         '- schedule: ' + (', '.join(f'`{k}={v}`' for k, v in spec.schedule.items())
                           or 'as configured'),
@@ -226,6 +228,7 @@ def write_report(out_dir: str, spec: ExperimentSpec, results: list,
     lines += primary_section(spec, stats[spec.primary])
     lines += exploratory_section(spec, stats)
     lines += mechanism_section(spec, results)
+    lines += stage1_table(spec, pretrain)
     lines += ['', '## Per seed', '',
               '| arm | seed | ' + ' | '.join(spec.metrics) + ' | wall (s) | iters |',
               '|---|---|' + '---|' * (len(spec.metrics) + 2)]
@@ -242,6 +245,29 @@ def write_report(out_dir: str, spec: ExperimentSpec, results: list,
     with open(path, 'w') as f:
         f.write('\n'.join(lines) + '\n')
     return path
+
+
+def stage1_table(spec: ExperimentSpec, pretrain) -> list:
+    """Markdown lines when each arm trains its own stage 1: per arm, the
+    primary metric at the end of its finished stage-1 runs (``pretrain``),
+    where the arm's judged phase starts; empty otherwise."""
+    if spec.pretrain_per_arm is None:
+        return []
+    rows = []
+    for arm in spec.arms:
+        name = spec.pretrain_of(arm).name
+        ends = {r['seed']: r['metrics'][spec.primary] for r in pretrain
+                if r['arm'] == name and spec.primary in r['metrics']}
+        if ends:
+            each = ', '.join(f'{ends[seed]:.4g} (seed {seed})' for seed in sorted(ends))
+            rows.append(f'| {arm.name} | {len(ends)} | '
+                        f'{_fmt(summarise(list(ends.values())).mean)} | {each} |')
+    if not rows:
+        return []
+    return ['', '## Stage 1 per arm', '',
+            f'{spec.primary} at the end of each arm\'s own stage 1 (`_pretrain-ARM`), where its '
+            'judged phase starts (untested: the comparison judged is the phase\'s, above).', '',
+            f'| arm | runs | {spec.primary}, mean | per seed |', '|---|---|---|---|', *rows]
 
 
 def curve_table(spec: ExperimentSpec, results: list) -> list:
