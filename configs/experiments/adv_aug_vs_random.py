@@ -13,7 +13,8 @@ arm of every seed starts from its final weights (`load_from`;
 published in results/_pretrain/seed0.pth), so the arms are paired and
 stage 1 is paid once. Arms, 10 further epochs each (1560 pose-net updates,
 Adam 2e-4 -- between the HRNet recipe's 5e-4 and its final 5e-5 step --
-with warm-up and cosine decay):
+with warm-up and cosine decay; a checkpoint every epoch, so an interrupted
+arm continues from its last one):
 `random`, random augmentation only (baseline); `asr_aho`,
 AdversarialAugmentationHook with 300 augmentation-net updates on the frozen
 pose net first (stage 2, a phase of its own before the first epoch: it
@@ -71,6 +72,7 @@ schedule = {
     'param_scheduler.1.end': 10,
     'optim_wrapper.optimizer.lr': 2e-4,
     'train_dataloader.batch_size': 16,
-    'default_hooks.checkpoint.interval': 10,
+    'default_hooks.checkpoint.interval': 1,  # an interrupted arm continues from its last epoch
+    'default_hooks.checkpoint.max_keep_ckpts': 1,
 }
 cfg_options = {{_base_.proxy_options}}
