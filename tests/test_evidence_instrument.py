@@ -244,6 +244,11 @@ def test_baseline_curve_follows_stage_one(tmp_path):
     assert '| base | 2 | 0.4050 | 0.4 (seed 0), 0.41 (seed 1) |' in table
     assert '| gan | 2 | 0.4550 | 0.45 (seed 0), 0.46 (seed 1) |' in table
     assert 'collapsed' not in table  # no finished stage 1
+    # the figure draws the baseline's own stage 1 only, not the other arms'
+    fig = draw_baseline_curve(per_arm, results, own)
+    assert len([ln for ln in fig.axes[0].get_lines()
+                if list(ln.get_xdata()) == [500, 1000]]) == 2
+    plt.close(fig)
 
 
 def test_every_figure_is_readable(tmp_path):

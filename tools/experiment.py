@@ -220,8 +220,6 @@ def main(argv=None) -> int:
 
     results = [r for r in (run.result() for run in runs) if r is not None]
     stage1 = [r for r in (p.result() for p in pretrains) if r is not None]
-    base = spec.pretrain_of(next(a for a in spec.arms if a.name == spec.baseline))
-    base_stage1 = [r for r in stage1 if base and r['arm'] == base.name]  # its own curve
     kept, published = [], not results and args.report_only and osp.isfile(
         osp.join(out, 'runs.csv'))
     if published:
@@ -237,7 +235,7 @@ def main(argv=None) -> int:
     env_lines = slurm.environment() if args.launcher == 'slurm' else environment(args.device)
     if published:
         env_lines = published_environment(osp.join(out, 'report.md'), env_lines)
-    plots = plot_all(out, spec, results, base_stage1)
+    plots = plot_all(out, spec, results, stage1)
     report = write_report(out, spec, results, env_lines, plots, kept, stage1)
     print(f'report: {report}')
     if args.publish:

@@ -10,11 +10,19 @@ from .results import curve_by_seed
 from .spec import ExperimentSpec
 
 
+def baseline_stage1(spec: ExperimentSpec, pretrain: list) -> list:
+    """The runs of ``pretrain`` (finished stage-1 runs, of any arm) that
+    the baseline arm starts from: the shared stage 1's, or its own."""
+    base = spec.pretrain_of(next(a for a in spec.arms if a.name == spec.baseline))
+    return [r for r in pretrain if base is not None and r['arm'] == base.name]
+
+
 def stage_summary(spec: ExperimentSpec, pretrain: list) -> str | None:
     """One line: the primary metric at the end of the baseline's stage 1
-    (``pretrain``: its finished runs; mean and range over seeds, or the one
-    run's, said to be shared only when the spec shares it); None without
-    finished runs."""
+    (from ``pretrain``, the spec's finished stage-1 runs; mean and range
+    over seeds, or the one run's, said to be shared only when the spec
+    shares it); None without finished runs."""
+    pretrain = baseline_stage1(spec, pretrain)
     ends = [r['metrics'][spec.primary] for r in pretrain if spec.primary in r['metrics']]
     if not ends:
         return None
@@ -32,8 +40,10 @@ def stage_summary(spec: ExperimentSpec, pretrain: list) -> str | None:
 
 def draw_baseline_curve(spec: ExperimentSpec, results: list, pretrain: list):
     """The primary metric of every seed of the baseline against iteration,
-    stage 1 first when the spec has one (its runs in grey, the arm's
+    stage 1 first when the spec has one (the baseline's runs of
+    ``pretrain``, the spec's finished stage-1 runs, in grey; the arm's
     iterations counted on from stage 1's end); None without curves."""
+    pretrain = baseline_stage1(spec, pretrain)
     metric = spec.primary
     arm = curve_by_seed(results, spec.baseline, metric)
     stage1 = {r['seed']: {it: v[metric] for it, v in r.get('val_curves', []) if metric in v}

@@ -188,8 +188,6 @@ def write_report(out_dir: str, spec: ExperimentSpec, results: list,
     lines of an earlier report to carry over (its training-scalars table,
     when the runs that logged them are gone); ``pretrain``: the spec's
     finished stage-1 runs."""
-    base = spec.pretrain_of(next(a for a in spec.arms if a.name == spec.baseline))
-    base_stage1 = [r for r in pretrain if base is not None and r['arm'] == base.name]
     stats = analyse(spec, results)
     seeds = sorted({r['seed'] for r in results})
     arms_run = {r['arm'] for r in results}
@@ -207,7 +205,7 @@ def write_report(out_dir: str, spec: ExperimentSpec, results: list,
         f'- arms: {", ".join(_arm_text(a) for a in spec.arms if a.name in arms_run)}; '
         f'baseline `{spec.baseline}`',
         *_stage1_lines(spec),
-        *filter(None, [stage_summary(spec, base_stage1)]),
+        *filter(None, [stage_summary(spec, list(pretrain))]),
         f'- seeds: {seeds} ({len(seeds)} paired)',
         '- schedule: ' + (', '.join(f'`{k}={v}`' for k, v in spec.schedule.items())
                           or 'as configured'),
