@@ -6,7 +6,9 @@ initialisation of the shared parts and the same data order. The report gives
 per-arm mean +- 95% CI over seeds and each arm's paired difference to the
 baseline. Finished runs are kept: rerunning the command only runs what is
 missing, and a run interrupted mid-training continues from its last
-checkpoint.
+checkpoint. One program trains into a folder at a time: a second one given
+the same ``--out`` refuses (``OUT/.runner.lock``) rather than train the same
+runs beside the first.
 
 Example::
 
@@ -29,6 +31,7 @@ baseline arm), ``runs/ARM/seedS/`` (config, log, checkpoints, ``result.json``) a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import hashlib
 import os
@@ -41,6 +44,7 @@ from mmengine.config import Config, DictAction
 
 from hrgan_plugin.experiments.figures import plot_all
 from hrgan_plugin.experiments.local import train_local
+from hrgan_plugin.experiments.lock import OutFolderBusy, out_lock
 from hrgan_plugin.experiments.machine import cpu_model
 from hrgan_plugin.experiments.report import kept_section, published_environment, write_report
 from hrgan_plugin.experiments.results import (
@@ -172,6 +176,19 @@ def main(argv=None) -> int:
         args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
     out = args.out or osp.join(REPO, 'work_dirs', 'experiments', spec.name)
     os.makedirs(out, exist_ok=True)
+    with contextlib.ExitStack() as held:
+        if not args.report_only:  # one training program per folder
+            try:
+                held.enter_context(out_lock(out))
+            except OutFolderBusy as err:
+                print(f'error: {err}', file=sys.stderr)
+                return 2
+        return _plan_train_report(args, spec, out)
+
+
+def _plan_train_report(args, spec: ExperimentSpec, out: str) -> int:
+    """Plan ``spec``'s runs in ``out``, train the unfinished ones (unless
+    ``--report-only``) and write the report; main's exit status."""
     pretrains, runs = plan(spec, out, dict(args.cfg_options))
     if args.resume_from:
         archive = osp.join(args.resume_from, 'results')
