@@ -76,7 +76,8 @@ def test_interrupted_run_continues_from_its_last_checkpoint(synthetic_root, tmp_
 def test_published_results_are_taken_only_for_the_planned_config(tmp_path):
     """--resume-from takes an archived result whose key is the planned run's,
     sets a stale local result of another config aside (not deleted), and
-    takes nothing of another config or of a run already finished."""
+    takes nothing of another config or of a run already finished; a stage 1
+    without published weights is taken again without copies of itself."""
     archive, out = tmp_path / 'published' / 'results', tmp_path / 'out'
 
     def result(path, key):
@@ -100,3 +101,13 @@ def test_published_results_are_taken_only_for_the_planned_config(tmp_path):
     assert runs[1].result() is None and not (out / 'results' / 'res' / 'seed1.json').exists()
     assert sorted(p.name for p in (out / 'results' / 'res').iterdir()) == [
         'seed0.json', 'seed0.old0.json', 'seed2.json']
+
+    # a stage 1 published without its weights is taken again on every call
+    # (it is not finished here until it has them); its own earlier copy is
+    # replaced, not set aside as a result of another config
+    result(archive / '_pretrain-res' / 'seed0.json', 'pre0')
+    stage1 = [run('_pretrain-res', 0, 'pre0')]
+    assert adopt_archived(stage1, str(archive)) == 1
+    assert adopt_archived(stage1, str(archive)) == 1
+    assert [p.name for p in (out / 'results' / '_pretrain-res').iterdir()] == ['seed0.json']
+    assert stage1[0].result()['key'] == 'pre0'

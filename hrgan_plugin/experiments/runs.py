@@ -98,7 +98,9 @@ def adopt_archived(runs: list, archive: str) -> int:
     ``archive/ARM/seedS.json`` that are exactly those of ``runs`` without a
     result: a program continued from a published report (``--resume-from``)
     trains only what it lacks. A local result of another config is kept
-    beside it as ``seedS.KEY.json``. Returns how many results were taken."""
+    beside it as ``seedS.KEY.json``; one of the same config (a stage 1
+    published without its weights, taken again) is replaced. Returns how
+    many results were taken."""
     taken = 0
     for run in runs:
         src = osp.join(archive, run.arm.name, f'seed{run.seed}.json')
@@ -116,7 +118,8 @@ def adopt_archived(runs: list, archive: str) -> int:
             if osp.isfile(target) and ext == '.json':
                 with open(target) as f:
                     old = json.load(f).get('key', 'unknown')
-                os.replace(target, f'{osp.splitext(target)[0]}.{old}.json')
+                if old != run.key:
+                    os.replace(target, f'{osp.splitext(target)[0]}.{old}.json')
             shutil.copy2(source, target)
         taken += 1
     return taken
