@@ -45,7 +45,10 @@ def plot_learned_distributions(per_arm: dict, used: dict, centres: dict,
     for sub, arm in zip(rows, arms):
         # a fixed slot per distribution, so the rows line up; unused ones stay empty
         slots = sub.subfigures(1, 3, width_ratios=[3.0, 3.0, width], squeeze=False)[0]
-        sub.suptitle(arm, fontsize=9, fontweight='bold')
+        # the row's title at its left edge: a centred one would sit over an
+        # unrelated slot when the arm learns only some of the distributions
+        sub.suptitle(f'{arm} (learns: {", ".join(used[arm])})', x=0.005, ha='left',
+                     fontsize=9, fontweight='bold')
         for panel, name in zip(slots, ('scale', 'rotation', 'occlusion')):
             if name not in used[arm]:
                 continue
