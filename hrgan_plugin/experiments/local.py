@@ -17,16 +17,9 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Optional
 
+from .machine import thread_count
 from .results import RunFailed
-from .runs import (
-    Run,
-    fmt_s,
-    missing_metrics,
-    result_line,
-    start_run,
-    thread_count,
-    train_prepared,
-)
+from .runs import Run, fmt_s, missing_metrics, result_line, start_run, train_prepared
 from .spec import ExperimentSpec, is_pretrain
 
 

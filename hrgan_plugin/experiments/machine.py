@@ -33,6 +33,12 @@ def cpu_model(cpuinfo: str = '/proc/cpuinfo') -> str:
             f'model {fields.get("model", "?")}, {isa})')
 
 
+def thread_count(env: dict) -> int:
+    """The intra-op threads a training started with ``env`` computes on."""
+    import torch
+    return int(env.get('OMP_NUM_THREADS') or torch.get_num_threads())
+
+
 def package_versions() -> dict:
     """``{distribution: version}`` of :data:`PACKAGES` (``missing`` when not
     installed) and of Python."""

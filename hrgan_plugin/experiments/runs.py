@@ -18,7 +18,7 @@ from typing import Optional
 
 from mmengine.config import Config
 
-from .machine import cpu_model, package_versions
+from .machine import cpu_model, package_versions, thread_count
 from .results import RunFailed, read_scalars, summarise_run
 from .spec import Arm, ExperimentSpec, SpecError, is_pretrain
 
@@ -302,12 +302,6 @@ def train_prepared(run: Run, env: dict, curve_keys: list, mechanism_samples: int
             json.dump(result, f)
         os.replace(path + '.tmp', path)
     return result
-
-
-def thread_count(env: dict) -> int:
-    """The intra-op threads a training started with ``env`` computes on."""
-    import torch
-    return int(env.get('OMP_NUM_THREADS') or torch.get_num_threads())
 
 
 def mechanism_checks(run: Run, env: dict, max_samples: int | None, tools_dir: str) -> dict:
