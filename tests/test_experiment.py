@@ -300,3 +300,36 @@ def test_published_report_regenerates_from_its_runs_csv(tmp_path):
     assert '- machine: CPU, 2 cores; torch 2' in text and 'regenerated from runs.csv' in text
     assert '- written: 2026-12-01 10:00' in text
     assert (tmp_path / 'metrics.png').read_bytes()[:4] == b'\x89PNG'
+
+
+def test_learned_distributions_read_the_logs_kept_with_the_results(tmp_path):
+    """A finished run's augmentation log is kept beside its archived result
+    (``results/ARM/seedS.adversarial_augmentation.jsonl``), so a published
+    report without run folders still averages every seed; a run folder's
+    log replaces the kept copy of its seed; the arms' splits come from the
+    spec where no run folder holds a config."""
+    from hrgan_plugin.experiments.results import keep_logs
+
+    def log(p: float) -> str:  # one joint-training line: scale bin 0 at p, the rest even
+        rest = [(1 - p) / 6] * 6
+        return json.dumps(dict(iter=1, phase='joint', scale=[p, *rest], rotation=[1 / 9] * 9,
+                               occlusion=[p, *[(1 - p) / 15] * 15])) + '\n'
+    exp, archive = tmp_path / 'published', tmp_path / 'published' / 'results'
+    for arm, seed, p in (('asr', 0, 0.9), ('asr', 1, 0.3), ('aho', 1, 0.5)):
+        run_dir = tmp_path / 'runs' / arm / f'seed{seed}'
+        run_dir.mkdir(parents=True)
+        (run_dir / 'adversarial_augmentation.jsonl').write_text(log(p))
+        keep_logs(str(run_dir), str(archive / arm / f'seed{seed}.json'))
+    assert (archive / 'asr' / 'seed1.adversarial_augmentation.jsonl').read_text() == log(0.3)
+    keep_logs(str(tmp_path), None)  # no archive: nothing to keep it beside
+    folder = exp / 'runs' / 'asr' / 'seed0'
+    folder.mkdir(parents=True)
+    (folder / 'adversarial_augmentation.jsonl').write_text(log(0.1))  # replaces the kept 0.9
+    spec = osp.join(REPO, 'configs', 'experiments', 'adv_aug_vs_random.py')
+    proc = run_tool('tools/learned_distributions.py', str(exp))
+    assert proc.returncode == 2 and 'aho, asr holds its config.py: give --spec' in proc.stderr
+    proc = run_tool('tools/learned_distributions.py', str(exp), '--spec', spec)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    table = (exp / 'learned_distributions.md').read_text()
+    assert '| asr | 2 | end | 0.200 0.133 0.133' in table  # (0.1 + 0.3) / 2
+    assert '| aho | 1 | end | 0.500 0.033' in table.split('## occlusion')[1]

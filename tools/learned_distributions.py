@@ -9,7 +9,10 @@ Example::
 
     python tools/learned_distributions.py work_dirs/experiments/adv_aug_vs_random \\
         --out docs/evidence/adv_aug_vs_random
-    # redraw a published table (no run folders), arms' splits from the spec
+    # a published report: the logs kept with its results, arms' splits from the spec
+    python tools/learned_distributions.py docs/evidence/adv_aug_vs_random \\
+        --spec configs/experiments/adv_aug_vs_random.py
+    # redraw a published table (no logs), arms' splits from the spec
     python tools/learned_distributions.py docs/evidence/adv_aug_vs_random \\
         --table docs/evidence/adv_aug_vs_random/learned_distributions.md \\
         --spec configs/experiments/adv_aug_vs_random.py
@@ -20,6 +23,7 @@ Writes ``learned_distributions.md`` (a table per distribution) and
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 import os.path as osp
@@ -48,27 +52,30 @@ def hook_settings(cfg: Config) -> dict | None:
 
 
 def read_runs(experiment: str) -> tuple[dict, dict]:
-    """Per arm, the jsonl lines of each seed's run, and the arm's hook
-    settings (arms without the hook are left out)."""
-    runs_dir = osp.join(experiment, 'runs')
-    if not osp.isdir(runs_dir):
-        raise FileNotFoundError(f'{runs_dir} not found: is {experiment} an experiment folder?')
-    found, settings = {}, {}
-    for arm in sorted(os.listdir(runs_dir)):
-        seeds = sorted(d for d in os.listdir(osp.join(runs_dir, arm))
-                       if re.fullmatch(r'seed\d+', d))
-        logs = []
-        for seed in seeds:
-            path = osp.join(runs_dir, arm, seed, JSONL)
-            if osp.isfile(path):
-                with open(path) as f:
-                    logs.append([json.loads(line) for line in f if line.strip()])
-                config = osp.join(runs_dir, arm, seed, 'config.py')
-                if arm not in settings:
-                    settings[arm] = (hook_settings(Config.fromfile(config))
-                                     if osp.isfile(config) else dict(HOOK_DEFAULTS))
-        if logs:
-            found[arm] = logs
+    """Per arm, the jsonl lines of each seed's run, from its run folder
+    (``runs/ARM/seedS/``) or, where that is gone, from the copy kept with its
+    result (``results/ARM/seedS.adversarial_augmentation.jsonl``, also in a
+    published report); and the arm's hook settings from the run's
+    ``config.py`` (absent where no run folder holds one: the spec gives
+    them)."""
+    runs_dir, results_dir = osp.join(experiment, 'runs'), osp.join(experiment, 'results')
+    if not (osp.isdir(runs_dir) or osp.isdir(results_dir)):
+        raise FileNotFoundError(f'neither {runs_dir} nor {results_dir} found: is {experiment} '
+                                'an experiment folder or a published report?')
+    logs: dict = {}
+    for path in sorted(glob.glob(osp.join(results_dir, '*', f'seed*.{JSONL}'))
+                       + sorted(glob.glob(osp.join(runs_dir, '*', 'seed*', JSONL)))):
+        parts = osp.relpath(path, experiment).split(os.sep)
+        seed = re.match(r'seed\d+', parts[2]).group(0)
+        with open(path) as f:  # a run folder's log replaces the kept copy of its seed
+            logs.setdefault(parts[1], {})[seed] = [json.loads(line) for line in f if line.strip()]
+    settings = {}
+    for arm in logs:
+        configs = sorted(glob.glob(osp.join(runs_dir, arm, 'seed*', 'config.py')))
+        if configs:
+            settings[arm] = hook_settings(Config.fromfile(configs[0]))
+    found = {arm: [by_seed[s] for s in sorted(by_seed, key=lambda s: int(s[4:]))]
+             for arm, by_seed in logs.items()}
     return found, settings
 
 
@@ -157,9 +164,16 @@ def main(argv=None) -> int:
         else:
             runs, settings = read_runs(args.experiment)
             if not runs:
-                print(f'error: no run under {args.experiment}/runs wrote {JSONL}',
-                      file=sys.stderr)
+                print(f'error: no run under {args.experiment}/runs wrote {JSONL}, and '
+                      f'{args.experiment}/results keeps none', file=sys.stderr)
                 return 1
+            unknown = sorted(set(runs) - set(settings))
+            if unknown and not args.spec:
+                parser.error(f'no run folder of {", ".join(unknown)} holds its config.py: '
+                             "give --spec (the arms' hook settings)")
+            if unknown:
+                settings.update({a: s for a, s in spec_settings(args.spec).items()
+                                 if a in unknown})
             summary = {arm: summarise(logs) for arm, logs in runs.items()}
             n_seeds = {arm: len(logs) for arm, logs in runs.items()}
     except (FileNotFoundError, ValueError) as err:

@@ -13,16 +13,30 @@ import csv
 import json
 import os
 import os.path as osp
+import shutil
 
 #: keys of a logged record that are not metrics
 NOT_METRICS = {'data_time', 'time', 'step', 'iter', 'epoch', 'lr', 'memory'}
 CSV_FIXED = ('arm', 'seed')
 CSV_TAIL = ('wall_s', 'iters')
 CURVE_COLUMNS = ('arm', 'seed', 'iteration', 'metric', 'value')
+#: logs of a run folder kept beside its archived result, as
+#: ``results/ARM/seedS.NAME`` (tools/learned_distributions.py reads them)
+KEPT_LOGS = ('adversarial_augmentation.jsonl',)
 
 
 class RunFailed(RuntimeError):
     """A run that did not produce what the report needs."""
+
+
+def keep_logs(run_dir: str, archive: str | None) -> None:
+    """Copy the :data:`KEPT_LOGS` ``run_dir`` wrote beside its archived
+    result ``archive`` (``OUT/results/ARM/seedS.json``), so they outlive
+    the run folder and are published with the result."""
+    for name in KEPT_LOGS:
+        if archive is not None and osp.isfile(osp.join(run_dir, name)):
+            os.makedirs(osp.dirname(archive), exist_ok=True)
+            shutil.copyfile(osp.join(run_dir, name), f'{osp.splitext(archive)[0]}.{name}')
 
 
 def read_scalars(work_dir: str) -> list:

@@ -19,7 +19,7 @@ from typing import Optional
 from mmengine.config import Config
 
 from .machine import cpu_model, package_versions, thread_count
-from .results import RunFailed, read_scalars, summarise_run
+from .results import RunFailed, keep_logs, read_scalars, summarise_run
 from .spec import Arm, ExperimentSpec, SpecError, is_pretrain
 
 
@@ -296,6 +296,7 @@ def train_prepared(run: Run, env: dict, curve_keys: list, mechanism_samples: int
     result['metrics'].update(mechanism_checks(run, env, mechanism_samples, tools_dir))
     if is_pretrain(run.arm.name) and run.archive:
         archive_weights(run)  # before the result: a result means its weights are there
+    keep_logs(run.dir, run.archive)
     for path in filter(None, (run.result_file, run.archive)):
         os.makedirs(osp.dirname(path), exist_ok=True)
         with open(path + '.tmp', 'w') as f:
