@@ -45,7 +45,11 @@ adversarial arm, about 47 minutes of the machine, so about 6 hours in all
 for 5 seeds. Measured on seed 0 (one thread each, two runs side by side):
 `random` 18 minutes, `asr_aho` 44 (300 agent updates, then 1560 joint
 iterations at about 1.1 s), so about 75 minutes of the machine per seed
-and 6.3 hours for 5 seeds.
+and 6.3 hours for 5 seeds. That undercounted the single arms: on the same
+AMD EPYC (AVX2) `asr` took 50 minutes and `aho` 54, about 83 minutes of
+the machine per seed with all four arms; on an Intel Xeon (AVX-512), with
+two or three runs side by side, `asr_aho` took 31-33 minutes, `asr` 32-34
+and `aho` 28-29.
 """
 _base_ = ['./_base_/occlusion_mpii.py', './_base_/proxy_mpii_96x96.py']
 
