@@ -33,10 +33,10 @@ import sys
 import numpy as np
 from mmengine.config import Config
 
+from hrgan_plugin.experiments.results import AUGMENTATION_LOG as JSONL
 from hrgan_plugin.visualization import distributions_used, plot_learned_distributions
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-JSONL = 'adversarial_augmentation.jsonl'
 HOOK = 'AdversarialAugmentationHook'
 HOOK_DEFAULTS = dict(split=(1, 1, 1), scale_bins=dict(num=7, range=(-0.6, 0.6)),
                      rotation_bins=dict(num=9, range=(-60.0, 60.0)), occlusion_grid=(4, 4))
@@ -66,16 +66,18 @@ def read_runs(experiment: str) -> tuple[dict, dict]:
     for path in sorted(glob.glob(osp.join(results_dir, '*', f'seed*.{JSONL}'))
                        + sorted(glob.glob(osp.join(runs_dir, '*', 'seed*', JSONL)))):
         parts = osp.relpath(path, experiment).split(os.sep)
-        seed = re.match(r'seed\d+', parts[2]).group(0)
+        seed = re.match(r'seed(\d+)(\.|$)', parts[2])
+        if seed is None:  # not a seed's log (seedS/ or seedS.NAME)
+            continue
         with open(path) as f:  # a run folder's log replaces the kept copy of its seed
-            logs.setdefault(parts[1], {})[seed] = [json.loads(line) for line in f if line.strip()]
+            logs.setdefault(parts[1], {})[int(seed.group(1))] = [
+                json.loads(line) for line in f if line.strip()]
     settings = {}
     for arm in logs:
         configs = sorted(glob.glob(osp.join(runs_dir, arm, 'seed*', 'config.py')))
         if configs:
             settings[arm] = hook_settings(Config.fromfile(configs[0]))
-    found = {arm: [by_seed[s] for s in sorted(by_seed, key=lambda s: int(s[4:]))]
-             for arm, by_seed in logs.items()}
+    found = {arm: [by_seed[s] for s in sorted(by_seed)] for arm, by_seed in logs.items()}
     return found, settings
 
 

@@ -20,9 +20,11 @@ NOT_METRICS = {'data_time', 'time', 'step', 'iter', 'epoch', 'lr', 'memory'}
 CSV_FIXED = ('arm', 'seed')
 CSV_TAIL = ('wall_s', 'iters')
 CURVE_COLUMNS = ('arm', 'seed', 'iteration', 'metric', 'value')
+#: AdversarialAugmentationHook's log of its distributions (its ``out_file``)
+AUGMENTATION_LOG = 'adversarial_augmentation.jsonl'
 #: logs of a run folder kept beside its archived result, as
 #: ``results/ARM/seedS.NAME`` (tools/learned_distributions.py reads them)
-KEPT_LOGS = ('adversarial_augmentation.jsonl',)
+KEPT_LOGS = (AUGMENTATION_LOG,)
 
 
 class RunFailed(RuntimeError):
