@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterator, Optional
 from unittest import mock
 
 import torch
+from torch.overrides import TorchFunctionMode
 
 TESTS = osp.dirname(osp.abspath(__file__))
 REPO = osp.dirname(TESTS)
@@ -234,6 +235,21 @@ def run_tool_on_emulated_gpu(tool: str, *args: str, timeout: int = 600
 # ---------------------------------------------------------------------------
 
 
+class CudaAutocastFp32Upsampling(TorchFunctionMode):
+    """Under CPU autocast, ``F.interpolate`` runs in fp32 as CUDA autocast
+    runs it: torch's ``AT_FORALL_FP32`` list (aten/src/ATen/autocast_mode.h),
+    which CUDA autocast applies, holds every ``upsample_*`` op, so a half
+    input comes back fp32; CPU autocast keeps it in half precision."""
+
+    def __torch_function__(self, func: Callable, types: tuple, args: tuple = (),
+                           kwargs: Optional[dict] = None) -> Any:
+        kwargs = kwargs or {}
+        if func is torch.nn.functional.interpolate and torch.is_autocast_enabled('cpu'):
+            args = tuple(a.float() if isinstance(a, torch.Tensor) and a.is_floating_point()
+                         else a for a in args)
+        return func(*args, **kwargs)
+
+
 @contextmanager
 def emulate_cuda_amp() -> Iterator[None]:
     """mmengine's ``AmpOptimWrapper`` on a CPU machine as on a GPU host.
@@ -251,6 +267,8 @@ def emulate_cuda_amp() -> Iterator[None]:
       (``tools/train.py --amp``), and accepts fp16 as well as bf16. CPU
       autocast casts the same layers (convolutions, linear layers) to half
       precision; its list of ops kept in fp32 differs in details from CUDA's.
+      Upsampling (``F.interpolate``), which CUDA runs in fp32 and the CPU in
+      half precision, runs as on CUDA (:class:`CudaAutocastFp32Upsampling`).
 
     Wrappers built inside must also step inside (``optim_context`` looks
     ``autocast`` up when it runs).
@@ -275,5 +293,5 @@ def emulate_cuda_amp() -> Iterator[None]:
 
     with mock.patch.object(amp, 'is_cuda_available', lambda: True), \
             mock.patch.object(amp, 'GradScaler', functools.partial(torch.amp.GradScaler, 'cpu')), \
-            mock.patch.object(runner_amp, 'autocast', autocast):
+            mock.patch.object(runner_amp, 'autocast', autocast), CudaAutocastFp32Upsampling():
         yield

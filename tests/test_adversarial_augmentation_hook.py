@@ -7,6 +7,7 @@ import os.path as osp
 
 import pytest
 import torch
+from gpu_emulation import emulate_cuda_amp
 from mmengine.config import Config
 from mmengine.runner import Runner
 from mmpose.registry import HOOKS, MODELS
@@ -53,6 +54,33 @@ def test_aho_mask_reaches_every_resolution_and_only_while_armed(tmp_path):
         assert m[2][:, region].abs().max() == 0
         torch.testing.assert_close(m[2][:, ~region], p[2][:, ~region])
         torch.testing.assert_close(a, p)  # gone in the next forward
+
+
+@pytest.mark.parametrize('dtype', (torch.float16, torch.bfloat16))
+def test_aho_mask_applies_to_half_precision_features_under_cuda_autocast(dtype, tmp_path):
+    """The training forward under ``--amp``: stage-2 outputs are half
+    precision while CUDA autocast upsamples the coarse mask in fp32; the
+    masked rows stay half precision, zero on the drawn cells."""
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'quickstart',
+                                   'hrnet_synthetic-mpii_128x128.py'))
+    model = MODELS.build(cfg.model).eval()
+    hook = HOOKS.build(dict(type='AdversarialAugmentationHook'))
+    hook.before_train(AugmentationRunner(model, CoordinateDataset(str(tmp_path))))
+    seen = []
+    model.backbone.stage2.register_forward_hook(lambda m, a, out: seen.append(out))
+    x = torch.rand(3, 3, 128, 128)
+    with torch.no_grad(), emulate_cuda_amp(), torch.autocast('cpu', dtype=dtype):
+        model.extract_feat(x)
+        plain = seen.pop()
+        hook.taps.masks = (torch.tensor([1]), grid_masks(torch.tensor([[0, -1]]), (4, 4)))
+        model.extract_feat(x)
+        masked = seen.pop()
+    for p, m in zip(plain, masked):
+        assert p.dtype == m.dtype == dtype
+        cell = p.shape[-1] // 4
+        assert m[1, :, :cell, :cell].abs().max() == 0  # cell 0, the top-left one
+        torch.testing.assert_close(m[1, :, cell:], p[1, :, cell:], rtol=0, atol=0)
+        torch.testing.assert_close(m[::2], p[::2], rtol=0, atol=0)  # rows 0 and 2 untouched
 
 
 ASR_AHO_CONFIGS = {

@@ -145,6 +145,10 @@ def test_aho_masks_zero_exactly_the_sampled_cells():
     assert masks.shape == (2, 1, 4, 4)
     assert masks[0, 0, 1, 1] == 0 and masks[0].sum() == 15
     assert masks[1, 0, 0, 0] == 0 and masks[1, 0, 3, 3] == 0 and masks[1].sum() == 14
+    # cell 0 beside an unused slot, in either order; a row of unused slots
+    padded = grid_masks(torch.tensor([[0, -1], [-1, 0], [-1, -1]]), (4, 4)).flatten(1)
+    assert padded[:2, 0].eq(0).all() and padded[:2].sum(1).tolist() == [15, 15]
+    assert padded[2].eq(1).all()
     for size in ((32, 32), (16, 16), (8, 8)):
         feats = torch.ones(3, 2, *size)
         out = apply_masks(feats, masks, torch.tensor([1, 2]))
