@@ -18,7 +18,7 @@ from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig, Sampl
 from torch import Tensor
 
 from ...utils.model_wrappers import read_wrapped_keys, unwrap_model, wrapper_free_state_dict
-from .mixed_precision import backward_in_parts, is_half
+from .mixed_precision import backward_in_parts, is_half, rounds_like_half
 
 
 @MODELS.register_module()
@@ -47,7 +47,9 @@ class AdversarialTopdownPoseEstimator(TopdownPoseEstimator):
     ``lambda_G L_adv`` and ``k_t L_fake``, is backpropagated on its own and
     added to the large term's gradient in the parameters' fp32 ``.grad``
     (:mod:`.mixed_precision`): summed in half precision it would be rounded
-    away. This costs G one extra backward per iteration under AMP only.
+    away. G's term is split the same way under TF32 convolutions (CUDA,
+    compute capability >= 8), which round as coarsely. This costs G one extra
+    backward per iteration under AMP or TF32 only.
 
     ``k_t`` is a buffer (saved with the weights, so ``--resume`` continues
     it); :class:`BoundaryEquilibriumHook` updates it after every iteration,
@@ -179,7 +181,8 @@ class AdversarialTopdownPoseEstimator(TopdownPoseEstimator):
                         weight=self.lambda_g)
                     if torch.isfinite(ratio):  # an AMP step that overflows is skipped
                         log_vars['adv_grad_ratio'] = ratio
-        loss_g = self._generator_update(g_optim, loss_kpt, loss_adv, half=is_half(pred))
+        loss_g = self._generator_update(g_optim, loss_kpt, loss_adv,
+                                        split=rounds_like_half(pred))
         log_vars.update(loss_kpt=loss_kpt.detach(), loss_g=loss_g.detach(),
                         acc_pose=self._accuracy(pred, gt, weights))
         return log_vars
@@ -209,19 +212,19 @@ class AdversarialTopdownPoseEstimator(TopdownPoseEstimator):
         return (abs(weight) * norms[0] / norms[1].clamp_min(1e-30)).detach()
 
     def _generator_update(self, g_optim, loss_kpt: Tensor, loss_adv: Optional[Tensor],
-                          half: bool) -> Tensor:
+                          split: bool) -> Tensor:
         """``g_optim.update_params(L_G)`` with ``L_G = L_MSE + lambda_G L_adv``,
         backpropagating into the generator's parameters only: D's weight
         gradients, which the G step never uses, are not computed (nor
-        synchronised across ranks). With ``half`` (AMP) the two terms meet in
-        the fp32 ``.grad`` (:func:`backward_in_parts`). Returns ``L_G``."""
+        synchronised across ranks). With ``split`` (AMP or TF32) the two terms
+        meet in the fp32 ``.grad`` (:func:`backward_in_parts`). Returns ``L_G``."""
         params = self._generator_parameters()
         if loss_adv is None:
             loss_g = loss_kpt
             g_optim.backward(g_optim.scale_loss(loss_g), inputs=params)
         else:
             loss_g = loss_kpt + self.lambda_g * loss_adv
-            if half:
+            if split:
                 backward_in_parts(g_optim, loss_kpt, [(self.lambda_g, loss_adv)], params)
             else:
                 g_optim.backward(g_optim.scale_loss(loss_g), inputs=params)

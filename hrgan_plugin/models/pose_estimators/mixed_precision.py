@@ -51,10 +51,16 @@ The ordinary backward then fires each hook once, after accumulating into
 bucket), as it does for gradients accumulated under ``no_sync``;
 tests/test_amp_split_backward.py checks the ranks' mean on two gloo processes.
 
+TF32 (cuDNN's default for fp32 convolutions on Ampere and later GPUs) rounds
+a convolution's operands to the same 10-bit mantissa as fp16, so G splits
+its backward there too (:func:`rounds_like_half`); D does not need to (no
+weight cache in fp32: its real and fake gradients meet only in ``.grad``).
+
 Cost: G's split backpropagates ``L_adv`` through the generator a second time
-(one extra backward of G per iteration, AMP only); D's split costs nothing
-extra, the real and fake graphs being separate. In fp32 callers keep one
-backward of the sum.
+(one extra backward of G per iteration, under AMP or TF32 only); D's split
+costs nothing extra, the real and fake graphs being separate. In IEEE fp32
+(the CPU, older GPUs, or ``allow_tf32`` off) callers keep one backward of
+the sum.
 """
 from __future__ import annotations
 
@@ -70,6 +76,21 @@ HALF_DTYPES = (torch.float16, torch.bfloat16)
 def is_half(tensor: Tensor) -> bool:
     """``tensor`` is fp16 or bf16, as network outputs are under autocast."""
     return tensor.dtype in HALF_DTYPES
+
+
+def rounds_like_half(tensor: Tensor) -> bool:
+    """Backpropagation through ``tensor``'s network rounds gradients to a
+    10-bit mantissa or coarser: ``tensor`` is fp16 or bf16 (autocast), or
+    fp32 on a CUDA GPU of compute capability 8.0 or later (Ampere, Hopper),
+    whose convolutions cuDNN runs in TF32 (``torch.backends.cudnn.allow_tf32``,
+    PyTorch's default). Measured on an H200 (tools/gpu_check.sh, one backward
+    of ``L_MSE + lambda_G L_adv``): G's adversarial gradient under TF32 had
+    cosine 0.51 (lambda_G 1e-2) and 0.009 (2e-4) with its IEEE fp32 value."""
+    if is_half(tensor):
+        return True
+    return (tensor.is_cuda and tensor.dtype == torch.float32
+            and torch.backends.cudnn.allow_tf32
+            and torch.cuda.get_device_capability(tensor.device)[0] >= 8)
 
 
 def backward_in_parts(optim_wrapper, main: Tensor,
