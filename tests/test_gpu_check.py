@@ -28,8 +28,10 @@ def test_refuses_in_one_line_without_a_gpu(tmp_path):
 
 
 def test_gradient_check_dry_run_reports_cosines(synthetic_root, tmp_path):
-    """fp32 against fp32 repeats the reference exactly on the CPU; bf16 gets a
-    numeric cosine (PASS or FAIL: the AMP path is fixed elsewhere)."""
+    """One fp32 backward at lambda_G 1e-2 agrees with the reference (lambda_G
+    times the fp32 difference at lambda_G 1) to 1e-4 in cosine and 1e-3 in
+    norm; bf16 gets a numeric cosine (PASS or FAIL: the AMP path is tested
+    elsewhere)."""
     proc = run_tool('tools/gpu_check.py', '--device', 'cpu', '--only', 'grad',
                     '--precisions', 'fp32,bf16', '--lambda-g', '1e-2', '--batch', '2',
                     '--data-root', synthetic_root, '--out', str(tmp_path), timeout=600)
@@ -41,7 +43,7 @@ def test_gradient_check_dry_run_reports_cosines(synthetic_root, tmp_path):
     assert set(rows) == {'lambda_G 0.01, fp32', 'lambda_G 0.01, bf16'}, rows
     fp32, bf16 = rows['lambda_G 0.01, fp32'], rows['lambda_G 0.01, bf16']
     assert fp32['status'] == 'PASS', fp32
-    assert fp32['figures']['cosine'] > 0.9999 and abs(fp32['figures']['rel_norm'] - 1) < 1e-4
+    assert fp32['figures']['cosine'] > 0.9999 and abs(fp32['figures']['rel_norm'] - 1) < 1e-3
     assert 0 < fp32['figures']['adv_share'] < 1
     assert math.isfinite(bf16['figures']['cosine']), bf16
     assert math.isfinite(bf16['figures']['rel_norm']), bf16

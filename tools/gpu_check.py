@@ -8,8 +8,9 @@ Checks (each independent: one that fails reports FAIL with a one-line reason
 and the others still run; exit status 1 if any failed):
 
 - ``grad``: the generator gradient of ``lambda_G * L_adv`` (two train_steps,
-  lambda_G vs 0, from the same state) against IEEE fp32, quickstart HRGAN at
-  lambda_G 1e-2 and 2e-4, in fp32 (a repeat: the floor), tf32 (cuDNN's
+  lambda_G vs 0, from the same state), quickstart HRGAN at lambda_G 1e-2 and
+  2e-4, against lambda_G times the IEEE fp32 difference at lambda_G 1, in
+  fp32 (one backward at lambda_G: its own rounding), tf32 (cuDNN's
   default on Ampere and later), fp16 and bf16 AMP; PASS at cosine >= 0.99
   and norm within 5 %.
 - ``asr-aho``: one ASR/AHO iteration (agent pre-training steps, then a joint
@@ -130,12 +131,13 @@ def report(args: argparse.Namespace, rows: list, table: list[dict], elapsed: flo
                   f'{t["mem_mib"] or float("nan"):.0f} | {t.get("ratio", float("nan")):.2f} |'
                   for t in table]
     lines += ['', 'grad: cosine and relative norm of the generator gradient of lambda_G * L_adv '
-              '(train_step at lambda_G minus at 0, from one state and batch) against IEEE fp32 '
-              '(TF32 off); fp32 repeats it (the run-to-run floor), tf32 is fp32 with TF32 '
-              "convolutions (cuDNN's default on Ampere and later), fp16/bf16 AmpOptimWrapper "
-              "with dynamic loss scale; PASS: cosine >= 0.99 and norm within 5 %. adv_share: "
-              "its norm over the gradient's at lambda_G 0. Quickstart iterations at batch "
-              f"{args.batch or 'of the config'}.",
+              '(train_step at lambda_G minus at 0, from one state and batch) against lambda_G '
+              'times that difference at lambda_G 1 in IEEE fp32 (TF32 off; the gradient is '
+              'linear in lambda_G); fp32 is one IEEE fp32 backward at lambda_G (its own '
+              "rounding), tf32 is fp32 with TF32 convolutions (cuDNN's default on Ampere and "
+              'later), fp16/bf16 AmpOptimWrapper with dynamic loss scale; PASS: cosine >= 0.99 '
+              "and norm within 5 %. adv_share: its norm over the gradient's at lambda_G 0. "
+              f"Quickstart iterations at batch {args.batch or 'of the config'}.",
               '', 'dist: largest |difference| of any model tensor between rank 0 and rank 1 '
               'after the run (PASS <= 1e-6). throughput: time ratio = HRNet-W32 img/s over '
               "the config's, timed interleaved in one tools/benchmark.py process."]
