@@ -4,6 +4,7 @@ of a stage 1 that failed, and the thread count each run gets."""
 import os
 import os.path as osp
 import platform
+import subprocess
 import threading
 import time
 
@@ -209,3 +210,24 @@ def test_differences_name_the_cpu_and_packages_that_changed():
         'CPU: A (family 25 model 1, AVX2) -> B (family 6 model 143, AVX-512)',
         'numpy: 2.3.5 -> 2.4.0']
     assert differences({}, dict(cpu='B', packages={'torch': '1'})) == []  # nothing recorded
+    assert differences(dict(committed, code='abc'), dict(committed, code='abd+changes')) == [
+        'code: abc -> abd+changes']
+
+
+def test_code_version_names_the_commit_and_local_changes(tmp_path):
+    from hrgan_plugin.experiments.machine import code_version
+    assert code_version(str(tmp_path)) == 'unknown'  # not a git checkout
+    repo = tmp_path / 'repo'
+    (repo / 'tools').mkdir(parents=True)
+    (repo / 'tools' / 'train.py').write_text('a = 1\n')
+    (repo / 'notes.md').write_text('notes\n')
+    git = ['git', '-C', str(repo), '-c', 'user.name=t', '-c', 'user.email=t@t']
+    for args in (['init', '-q'], ['add', '.'], ['commit', '-q', '-m', 'one']):
+        subprocess.run(git + args, check=True)
+    head = subprocess.run(git + ['rev-parse', 'HEAD'], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    assert code_version(str(repo)) == head
+    (repo / 'notes.md').write_text('other notes\n')  # outside the code: still the commit
+    assert code_version(str(repo)) == head
+    (repo / 'tools' / 'train.py').write_text('a = 2\n')
+    assert code_version(str(repo)) == head + '+changes'

@@ -7,7 +7,7 @@ import pytest
 import torch
 from utils import QUICKSTART_COCO, REPO, run_tool, tiny_spec_options, write_spec
 
-from hrgan_plugin.experiments.machine import cpu_model
+from hrgan_plugin.experiments.machine import code_version, cpu_model
 
 
 def test_reproduce_retrains_one_run_and_compares_every_metric(synthetic_root, tmp_path):
@@ -34,6 +34,7 @@ def test_reproduce_retrains_one_run_and_compares_every_metric(synthetic_root, tm
     # a run alone takes every slot of --jobs 2: the threads this process has
     assert result['threads'] == torch.get_num_threads()
     assert result['cpu'] == cpu_model()  # the kind of CPU it computed on
+    assert result['code'] == code_version(REPO)  # and the commit of its code
     assert (out / 'results' / '_pretrain' / 'seed0.pth').is_file()
 
     args = ['tools/reproduce.py', spec, 'hrnet', '1', '--from', str(out), *options]

@@ -1,13 +1,15 @@
-"""What a run computed on: the kind of CPU and the numeric packages. CPU
-results repeat bit for bit at one thread count on the same kind of CPU with
-the same packages, while another CPU (another vendor, or another vector
-instruction set: AVX-512 against AVX2) or another OpenCV or torch release
-may round differently; each result records both, and ``tools/reproduce.py``
-names what differs when a rerun disagrees."""
+"""What a run computed on: the kind of CPU, the numeric packages and the
+commit of this repository. CPU results repeat bit for bit at one thread
+count on the same kind of CPU with the same packages and code, while another
+CPU (another vendor, or another vector instruction set: AVX-512 against
+AVX2) or another OpenCV or torch release may round differently; each result
+records all three, and ``tools/reproduce.py`` names what differs when a
+rerun disagrees."""
 from __future__ import annotations
 
 import importlib.metadata
 import platform
+import subprocess
 
 #: the distributions whose releases can change a run's numbers
 PACKAGES = ('torch', 'torchvision', 'numpy', 'opencv-python', 'mmcv', 'mmengine', 'mmpose')
@@ -51,13 +53,30 @@ def package_versions() -> dict:
     return versions
 
 
+def code_version(repo: str) -> str:
+    """The commit ``repo`` is checked out at, ``+changes`` when files under
+    hrgan_plugin/, configs/ or tools/ differ from it; ``unknown`` outside a
+    git checkout."""
+    def git(*args: str) -> str:
+        return subprocess.run(['git', '-C', repo, *args], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    try:
+        commit = git('rev-parse', 'HEAD')
+        changed = git('status', '--porcelain', '--', 'hrgan_plugin', 'configs', 'tools')
+    except (OSError, subprocess.CalledProcessError):
+        return 'unknown'
+    return commit + ('+changes' if changed else '')
+
+
 def differences(committed: dict, rerun: dict) -> list:
-    """``what: committed -> rerun`` for the CPU (``cpu``) and each package
-    (``packages``) two results name differently; empty when a result does
-    not record them."""
+    """``what: committed -> rerun`` for the CPU (``cpu``), the code
+    (``code``) and each package (``packages``) two results name
+    differently; empty when a result does not record them."""
     out = []
     if committed.get('cpu') and committed['cpu'] != rerun.get('cpu'):
         out.append(f'CPU: {committed["cpu"]} -> {rerun.get("cpu")}')
+    if committed.get('code') and committed['code'] != rerun.get('code'):
+        out.append(f'code: {committed["code"]} -> {rerun.get("code")}')
     old, new = committed.get('packages') or {}, rerun.get('packages') or {}
     out += [f'{name}: {version} -> {new.get(name, "missing")}'
             for name, version in sorted(old.items()) if new.get(name) != version]

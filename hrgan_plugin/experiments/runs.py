@@ -18,7 +18,7 @@ from typing import Optional
 
 from mmengine.config import Config
 
-from .machine import cpu_model, package_versions, thread_count
+from .machine import code_version, cpu_model, package_versions, thread_count
 from .results import RunFailed, keep_logs, read_scalars, summarise_run
 from .spec import Arm, ExperimentSpec, SpecError, is_pretrain
 
@@ -292,7 +292,8 @@ def train_prepared(run: Run, env: dict, curve_keys: list, mechanism_samples: int
         raise RunFailed(f'{run.label} failed (exit {proc.returncode}); see {log}')
     result = dict(arm=run.arm.name, seed=run.seed, key=run.key, wall_s=wall,
                   threads=thread_count(env), cpu=cpu_model(), packages=package_versions(),
-                  segments=len(segments), **summarise_run(read_scalars(run.dir), curve_keys))
+                  code=code_version(osp.dirname(tools_dir)), segments=len(segments),
+                  **summarise_run(read_scalars(run.dir), curve_keys))
     result['metrics'].update(mechanism_checks(run, env, mechanism_samples, tools_dir))
     if is_pretrain(run.arm.name) and run.archive:
         archive_weights(run)  # before the result: a result means its weights are there
