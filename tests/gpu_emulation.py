@@ -245,8 +245,8 @@ class CudaAutocastFp32Upsampling(TorchFunctionMode):
                            kwargs: Optional[dict] = None) -> Any:
         kwargs = kwargs or {}
         if func is torch.nn.functional.interpolate and torch.is_autocast_enabled('cpu'):
-            args = tuple(a.float() if isinstance(a, torch.Tensor) and a.is_floating_point()
-                         else a for a in args)
+            args = tuple(a.float() if isinstance(a, torch.Tensor)
+                         and a.dtype in (torch.float16, torch.bfloat16) else a for a in args)
         return func(*args, **kwargs)
 
 

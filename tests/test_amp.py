@@ -252,10 +252,10 @@ def test_amp_discriminator_step_keeps_k_t_times_l_fake(hrgan_steps, dtype):
 
 
 def test_split_backward_only_under_amp_and_one_backward_per_step(hrgan_steps):
-    """fp32 keeps one backward of each loss (no extra cost); under AMP the D
-    and G steps split theirs (D's at k_t = 0 runs no extra pass). Either way
-    each optimiser wrapper counts one backward per step, as
-    ``accumulative_counts`` expects."""
+    """IEEE fp32 (the CPU) keeps one backward of each loss (no extra cost);
+    under AMP the D and G steps split theirs (D's at k_t = 0 runs no extra
+    pass). Either way each optimiser wrapper counts one backward per step,
+    as ``accumulative_counts`` expects."""
     splits = hrgan_steps['splits']
     assert [splits[None, lam] for lam in (0.0, ) + LAMBDAS] == [0, 0, 0]
     for dtype in AMP:

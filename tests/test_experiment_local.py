@@ -210,12 +210,10 @@ def test_differences_name_the_cpu_and_packages_that_changed():
         'CPU: A (family 25 model 1, AVX2) -> B (family 6 model 143, AVX-512)',
         'numpy: 2.3.5 -> 2.4.0']
     assert differences({}, dict(cpu='B', packages={'torch': '1'})) == []  # nothing recorded
-    assert differences(dict(committed, code='abc'), dict(committed, code='abd+changes')) == [
-        'code: abc -> abd+changes']
 
 
 def test_code_version_names_the_commit_and_local_changes(tmp_path):
-    from hrgan_plugin.experiments.machine import code_version
+    from hrgan_plugin.experiments.machine import code_changes, code_version
     assert code_version(str(tmp_path)) == 'unknown'  # not a git checkout
     repo = tmp_path / 'repo'
     (repo / 'tools').mkdir(parents=True)
@@ -231,3 +229,16 @@ def test_code_version_names_the_commit_and_local_changes(tmp_path):
     assert code_version(str(repo)) == head
     (repo / 'tools' / 'train.py').write_text('a = 2\n')
     assert code_version(str(repo)) == head + '+changes'
+    subprocess.run(git + ['commit', '-q', '-am', 'two'], check=True)
+    second = code_version(str(repo))
+    (repo / 'notes.md').write_text('more notes\n')
+    subprocess.run(git + ['commit', '-q', '-am', 'three'], check=True)
+    third = code_version(str(repo))  # a commit outside the code (a result, say)
+    assert code_changes(dict(code=second), dict(code=third), str(repo)) == ''
+    assert code_changes(dict(code=head), dict(code=third), str(repo)) == (
+        f'code: {head} -> {third} (1 changed in hrgan_plugin, configs, tools)')
+    assert code_changes(dict(code=head), dict(code=head + '+changes'), str(repo)) == (
+        f'code: {head} -> {head}+changes (local changes)')
+    assert code_changes({}, dict(code=third), str(repo)) == ''  # not recorded
+    assert code_changes(dict(code='0' * 40), dict(code=third), str(repo)).endswith(
+        f'(not comparable in {repo})')

@@ -20,17 +20,28 @@ from utils import gan_optim, tiny_gan_batch, tiny_hrgan
 from hrgan_plugin.models.pose_estimators import adversarial_topdown
 from hrgan_plugin.models.pose_estimators.mixed_precision import rounds_like_half
 
+PRECISIONS = (torch.backends, torch.backends.cudnn, torch.backends.cudnn.conv,
+              torch.backends.cudnn.rnn)  # torch's fp32_precision settings, global to leaves
+
 
 @contextmanager
-def cuda_gpu(capability: tuple[int, int], allow_tf32: bool) -> Iterator[None]:
-    """A CUDA GPU of ``capability`` with cuDNN's ``allow_tf32`` as given."""
-    saved = torch.backends.cudnn.allow_tf32
+def cuda_gpu(capability: tuple[int, int], allow_tf32: bool = True,
+             **precision: str) -> Iterator[None]:
+    """A CUDA GPU of ``capability`` with cuDNN's legacy ``allow_tf32`` as
+    given, then the ``fp32_precision`` of ``precision``'s keys (``conv``,
+    ``rnn``, ``cudnn``, ``backends``) set with torch's newer API."""
+    saved = [s.fp32_precision for s in PRECISIONS]
     torch.backends.cudnn.allow_tf32 = allow_tf32
+    for key, value in precision.items():
+        target = torch.backends if key == 'backends' else (
+            torch.backends.cudnn if key == 'cudnn' else getattr(torch.backends.cudnn, key))
+        target.fp32_precision = value
     try:
         with mock.patch.object(torch.cuda, 'get_device_capability', return_value=capability):
             yield
     finally:
-        torch.backends.cudnn.allow_tf32 = saved
+        for setting, value in zip(PRECISIONS, saved):
+            setting.fp32_precision = value
 
 
 @pytest.mark.parametrize('capability, allow_tf32, splits', [
@@ -45,6 +56,18 @@ def test_fp32_heatmaps_split_on_gpus_that_round_to_tf32(capability, allow_tf32, 
         assert rounds_like_half(heatmaps) is splits
         assert rounds_like_half(heatmaps.half())  # AMP always splits
         assert not rounds_like_half(torch.zeros(2, 4, 16, 16))  # the CPU: IEEE fp32
+
+
+@pytest.mark.parametrize('precision, splits', [
+    (dict(conv='ieee', rnn='tf32'), False),  # conv and RNN differ: allow_tf32 would raise
+    (dict(conv='tf32', rnn='ieee'), True),
+    (dict(conv='none', cudnn='none', backends='ieee'), False),  # conv follows the global
+    (dict(conv='none', cudnn='tf32'), True),
+])
+def test_tf32_is_read_from_the_newer_precision_settings(precision, splits):
+    heatmaps = to_fake_cuda(torch.zeros(2, 4, 16, 16))
+    with cuda_gpu((9, 0), **precision):
+        assert rounds_like_half(heatmaps) is splits
 
 
 def test_split_generator_step_in_fp32_equals_one_backward():

@@ -126,10 +126,12 @@ def report(args: argparse.Namespace, rows: list, table: list[dict], elapsed: flo
     if table:
         lines += ['', 'Training throughput (tools/benchmark.py, fp32, synthetic COCO 256x192):',
                   '', '| config | batch | train img/s | s/iter | peak CUDA memory (MiB) '
-                  '| time ratio vs HRNet-W32 |', '|---|---|---|---|---|---|']
+                  '| HRNet-W32 img/s in the same run | time ratio vs HRNet-W32 |',
+                  '|---|---|---|---|---|---|---|']
         lines += [f'| {t["name"]} | {t["batch"]} | {t["img_s"]:.1f} | {t["s_iter"]:.4f} | '
-                  f'{t["mem_mib"] or float("nan"):.0f} | {t.get("ratio", float("nan")):.2f} |'
-                  for t in table]
+                  f'{t["mem_mib"] or float("nan"):.0f} | '
+                  f'{t.get("base_img_s", float("nan")):.1f} | '
+                  f'{t.get("ratio", float("nan")):.2f} |' for t in table]
     lines += ['', 'grad: cosine and relative norm of the generator gradient of lambda_G * L_adv '
               '(train_step at lambda_G minus at 0, from one state and batch) against lambda_G '
               'times that difference at lambda_G 1 in IEEE fp32 (TF32 off; the gradient is '

@@ -213,13 +213,15 @@ def throughput(args: argparse.Namespace) -> tuple[list[Row], list[dict]]:
             if base_figs is None:
                 base_figs = figs[0] if pair else benchmark([base], batches[base], args,
                                                            'base')[0]
-            figs[-1]['ratio'] = (figs[0] if pair else base_figs)['img_s'] / figs[-1]['img_s']
+            figs[-1]['base_img_s'] = (figs[0] if pair else base_figs)['img_s']
+            figs[-1]['ratio'] = figs[-1]['base_img_s'] / figs[-1]['img_s']
             table.append(dict(name=name, config=config, **figs[-1]))
             rows.append(Row('throughput', name, 'PASS', dict(img_s=figs[-1]['img_s'])))
         except Exception as err:  # noqa: BLE001
             rows.append(Row('throughput', name, 'FAIL', note=one_line(err)))
     if base_figs is not None:
-        table.insert(0, dict(name=base_name, config=base, ratio=1.0, **base_figs))
+        table.insert(0, dict(name=base_name, config=base, ratio=1.0,
+                             base_img_s=base_figs['img_s'], **base_figs))
     return rows, table
 
 

@@ -40,7 +40,7 @@ from experiment import REPO, TOOLS, make_run
 from mmengine.config import DictAction
 
 from hrgan_plugin.experiments.local import execute
-from hrgan_plugin.experiments.machine import differences
+from hrgan_plugin.experiments.machine import code_changes, differences
 from hrgan_plugin.experiments.runs import Run, ensure_data, fmt_s
 from hrgan_plugin.experiments.spec import (
     PRETRAIN,
@@ -205,11 +205,11 @@ def retrain(spec: ExperimentSpec, run: Run, committed: dict, path: str, tol: flo
     print(f'iterations {committed.get("iters")} -> {result["iters"]}; wall '
           f'{fmt_s(committed.get("wall_s", 0))} -> {fmt_s(result["wall_s"])}')
     if bad or committed.get('iters') != result['iters']:
-        changed = differences(committed, result)
+        changed, code = differences(committed, result), code_changes(committed, result, REPO)
         print(f'{run.label}: NOT REPRODUCED: {", ".join(bad) or "iterations"} differ by more '
               f'than {tol:g}' + (f'; computed on another machine ({"; ".join(changed)}), '
-                                 'which may round differently' if changed else ''),
-              file=sys.stderr)
+                                 'which may round differently' if changed else '')
+              + (f'; trained on other code ({code})' if code else ''), file=sys.stderr)
         return 1
     print(f'{run.label}: reproduced: all {len(rows)} metrics within {tol:g} of {path}')
     return 0

@@ -13,6 +13,8 @@ import subprocess
 
 #: the distributions whose releases can change a run's numbers
 PACKAGES = ('torch', 'torchvision', 'numpy', 'opencv-python', 'mmcv', 'mmengine', 'mmpose')
+#: the folders of this repository that a run's numbers depend on
+CODE_DIRS = ('hrgan_plugin', 'configs', 'tools')
 
 
 def cpu_model(cpuinfo: str = '/proc/cpuinfo') -> str:
@@ -62,21 +64,39 @@ def code_version(repo: str) -> str:
                               check=True).stdout.strip()
     try:
         commit = git('rev-parse', 'HEAD')
-        changed = git('status', '--porcelain', '--', 'hrgan_plugin', 'configs', 'tools')
+        changed = git('status', '--porcelain', '--', *CODE_DIRS)
     except (OSError, subprocess.CalledProcessError):
         return 'unknown'
     return commit + ('+changes' if changed else '')
 
 
+def code_changes(committed: dict, rerun: dict, repo: str) -> str:
+    """``code: A -> B (...)`` when the two results' ``code`` differ in
+    hrgan_plugin/, configs/ or tools/ (``git diff`` in ``repo``), or either
+    had local changes; '' when that code is the same or a result does not
+    record it. A result is committed after its run, so the commits of a
+    result and of its rerun usually differ elsewhere only."""
+    a, b = committed.get('code', 'unknown'), rerun.get('code', 'unknown')
+    if 'unknown' in (a, b) or a == b and '+changes' not in a:
+        return ''
+    if '+changes' in a + b:
+        return f'code: {a} -> {b} (local changes)'
+    try:
+        files = subprocess.run(['git', '-C', repo, 'diff', '--name-only', a, b, '--',
+                                *CODE_DIRS], capture_output=True, text=True,
+                               check=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        return f'code: {a} -> {b} (not comparable in {repo})'
+    return f'code: {a} -> {b} ({len(files)} changed in {", ".join(CODE_DIRS)})' if files else ''
+
+
 def differences(committed: dict, rerun: dict) -> list:
-    """``what: committed -> rerun`` for the CPU (``cpu``), the code
-    (``code``) and each package (``packages``) two results name
-    differently; empty when a result does not record them."""
+    """``what: committed -> rerun`` for the CPU (``cpu``) and each package
+    (``packages``) two results name differently; empty when a result does
+    not record them."""
     out = []
     if committed.get('cpu') and committed['cpu'] != rerun.get('cpu'):
         out.append(f'CPU: {committed["cpu"]} -> {rerun.get("cpu")}')
-    if committed.get('code') and committed['code'] != rerun.get('code'):
-        out.append(f'code: {committed["code"]} -> {rerun.get("code")}')
     old, new = committed.get('packages') or {}, rerun.get('packages') or {}
     out += [f'{name}: {version} -> {new.get(name, "missing")}'
             for name, version in sorted(old.items()) if new.get(name) != version]

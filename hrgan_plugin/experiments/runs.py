@@ -284,6 +284,7 @@ def train_prepared(run: Run, env: dict, curve_keys: list, mechanism_samples: int
     begin = time.time()
     segments = _start_segment(run, begin, resume)
     command = train_command(run.dir, tools_dir, nproc) + (['--resume'] if resume else [])
+    code = code_version(osp.dirname(tools_dir))  # what this segment trains on
     with open(log, 'a' if resume else 'w') as f:
         proc = subprocess.run(command, cwd=osp.dirname(tools_dir), env=env, stdout=f,
                               stderr=subprocess.STDOUT)
@@ -292,7 +293,7 @@ def train_prepared(run: Run, env: dict, curve_keys: list, mechanism_samples: int
         raise RunFailed(f'{run.label} failed (exit {proc.returncode}); see {log}')
     result = dict(arm=run.arm.name, seed=run.seed, key=run.key, wall_s=wall,
                   threads=thread_count(env), cpu=cpu_model(), packages=package_versions(),
-                  code=code_version(osp.dirname(tools_dir)), segments=len(segments),
+                  code=code, segments=len(segments),
                   **summarise_run(read_scalars(run.dir), curve_keys))
     result['metrics'].update(mechanism_checks(run, env, mechanism_samples, tools_dir))
     if is_pretrain(run.arm.name) and run.archive:

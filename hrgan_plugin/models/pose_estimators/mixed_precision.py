@@ -82,15 +82,27 @@ def rounds_like_half(tensor: Tensor) -> bool:
     """Backpropagation through ``tensor``'s network rounds gradients to a
     10-bit mantissa or coarser: ``tensor`` is fp16 or bf16 (autocast), or
     fp32 on a CUDA GPU of compute capability 8.0 or later (Ampere, Hopper),
-    whose convolutions cuDNN runs in TF32 (``torch.backends.cudnn.allow_tf32``,
+    whose convolutions cuDNN runs in TF32 (:func:`tf32_convolutions`,
     PyTorch's default). Measured on an H200 (tools/gpu_check.sh, one backward
     of ``L_MSE + lambda_G L_adv``): G's adversarial gradient under TF32 had
     cosine 0.51 (lambda_G 1e-2) and 0.009 (2e-4) with its IEEE fp32 value."""
     if is_half(tensor):
         return True
-    return (tensor.is_cuda and tensor.dtype == torch.float32
-            and torch.backends.cudnn.allow_tf32
+    return (tensor.is_cuda and tensor.dtype == torch.float32 and tf32_convolutions()
             and torch.cuda.get_device_capability(tensor.device)[0] >= 8)
+
+
+def tf32_convolutions() -> bool:
+    """cuDNN runs fp32 convolutions in TF32: ``torch.backends.cudnn.conv.
+    fp32_precision`` is ``'tf32'`` (torch >= 2.9, its parents' setting
+    resolved; reading the legacy ``allow_tf32`` there raises once conv and RNN
+    differ), else the legacy ``torch.backends.cudnn.allow_tf32``."""
+    if not torch.backends.cudnn.enabled:
+        return False
+    conv = getattr(torch.backends.cudnn, 'conv', None)
+    if conv is not None and hasattr(conv, 'fp32_precision'):
+        return conv.fp32_precision == 'tf32'
+    return bool(torch.backends.cudnn.allow_tf32)
 
 
 def backward_in_parts(optim_wrapper, main: Tensor,
