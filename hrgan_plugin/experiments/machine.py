@@ -55,16 +55,20 @@ def package_versions() -> dict:
     return versions
 
 
+def _git(repo: str, *args: str) -> str:
+    """stdout of ``git -C repo ARGS``; raises ``CalledProcessError`` (or
+    ``OSError`` without git) when it fails."""
+    return subprocess.run(['git', '-C', repo, *args], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
 def code_version(repo: str) -> str:
     """The commit ``repo`` is checked out at, ``+changes`` when files under
     hrgan_plugin/, configs/ or tools/ differ from it; ``unknown`` outside a
     git checkout."""
-    def git(*args: str) -> str:
-        return subprocess.run(['git', '-C', repo, *args], capture_output=True, text=True,
-                              check=True).stdout.strip()
     try:
-        commit = git('rev-parse', 'HEAD')
-        changed = git('status', '--porcelain', '--', *CODE_DIRS)
+        commit = _git(repo, 'rev-parse', 'HEAD')
+        changed = _git(repo, 'status', '--porcelain', '--', *CODE_DIRS)
     except (OSError, subprocess.CalledProcessError):
         return 'unknown'
     return commit + ('+changes' if changed else '')
@@ -82,9 +86,7 @@ def code_changes(committed: dict, rerun: dict, repo: str) -> str:
     if '+changes' in a + b:
         return f'code: {a} -> {b} (local changes)'
     try:
-        files = subprocess.run(['git', '-C', repo, 'diff', '--name-only', a, b, '--',
-                                *CODE_DIRS], capture_output=True, text=True,
-                               check=True).stdout.split()
+        files = _git(repo, 'diff', '--name-only', a, b, '--', *CODE_DIRS).split()
     except (OSError, subprocess.CalledProcessError):
         return f'code: {a} -> {b} (not comparable in {repo})'
     return f'code: {a} -> {b} ({len(files)} changed in {", ".join(CODE_DIRS)})' if files else ''
