@@ -6,10 +6,13 @@ from __future__ import annotations
 import json
 import math
 import os
+import os.path as osp
 import re
 import subprocess
 import sys
+from types import SimpleNamespace
 
+import torch
 from utils import REPO, run_tool
 
 REFUSAL = ('error: tools/gpu_check.sh needs a CUDA GPU (torch.cuda.is_available() is False); '
@@ -56,3 +59,28 @@ def test_gradient_check_dry_run_reports_cosines(synthetic_root, tmp_path):
         assert line[1] == row['status']
         assert abs(float(line[2]) - row['figures']['cosine']) < 1e-6
     assert '- result: ' in report and 'device: cpu' in report
+
+
+def test_gradient_rows_restores_the_model_when_the_reference_fails(monkeypatch):
+    """The fp32 reference step raises after it moved the weights and lambda_G:
+    one FAIL row, and the model is back at its starting weights and weight."""
+    monkeypatch.syspath_prepend(osp.join(REPO, 'tools'))
+    import gpu_check_grad
+
+    model = torch.nn.Linear(2, 1)
+    model.lambda_g = 2e-4
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+
+    def failing_step(it, snapshot, precision, lambda_g):
+        it.model.lambda_g = lambda_g
+        with torch.no_grad():
+            it.model.weight.add_(1.0)
+        raise RuntimeError('no gradient reached G')
+
+    monkeypatch.setattr(gpu_check_grad, 'generator_gradient', failing_step)
+    rows = gpu_check_grad.gradient_rows(SimpleNamespace(model=model), ['fp32'], [1e-2], 'grad')
+    assert [(r.case, r.status) for r in rows] == [('fp32 reference', 'FAIL')]
+    assert 'no gradient reached G' in rows[0].note
+    assert model.lambda_g == 2e-4
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, start[key]), key

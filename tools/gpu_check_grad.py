@@ -161,34 +161,42 @@ def gradient_rows(it: Iteration, precisions: Sequence[str], lambdas: Sequence[fl
     rows = []
     snapshot = copy.deepcopy(it.model.state_dict())
     configured = it.model.lambda_g
-    with deterministic_cudnn():
+    try:
+        with deterministic_cudnn():
+            try:
+                base = generator_gradient(it, snapshot, 'fp32', 0.0)[0]
+                unit = generator_gradient(it, snapshot, 'fp32', 1.0)[0] - base
+                if not float(unit.norm()) > 0:
+                    raise ValueError('the fp32 difference is zero: L_adv does not reach G')
+            except Exception as err:  # noqa: BLE001  (a check reports, the others run)
+                return [Row(check, 'fp32 reference', 'FAIL', note=one_line(err))]
+            for lam in lambdas:
+                rows += _lambda_rows(it, snapshot, precisions, lam, lam * unit,
+                                     float((lam * unit).norm() / base.norm()), check)
+    finally:  # the starting state and weight, whichever way the check ended
+        it.model.load_state_dict(snapshot)
+        it.model.lambda_g = configured
+    return rows
+
+
+def _lambda_rows(it: Iteration, snapshot: dict, precisions: Sequence[str], lam: float,
+                 ref: Tensor, share: float, check: str) -> list[Row]:
+    """One row per precision at ``lambda_G = lam`` against the reference ``ref``."""
+    rows = []
+    case = f'lambda_G {lam:g}'
+    for precision in precisions:
         try:
-            base = generator_gradient(it, snapshot, 'fp32', 0.0)[0]
-            unit = generator_gradient(it, snapshot, 'fp32', 1.0)[0] - base
-            if not float(unit.norm()) > 0:
-                raise ValueError('the fp32 difference is zero: L_adv does not reach G')
-        except Exception as err:  # noqa: BLE001  (a check reports, the others run)
-            it.model.lambda_g = configured
-            return [Row(check, 'fp32 reference', 'FAIL', note=one_line(err))]
-        for lam in lambdas:
-            case = f'lambda_G {lam:g}'
-            ref = lam * unit
-            share = float(ref.norm() / base.norm())
-            for precision in precisions:
-                try:
-                    diff, error, scale = adversarial_gradient(it, snapshot, precision, lam)
-                    figures = dict(compare(diff, ref), adv_share=share)
-                    if precision == 'fp16':
-                        figures['loss_scale'] = scale
-                    ok = (figures['cosine'] >= COSINE_MIN
-                          and abs(figures['rel_norm'] - 1) <= NORM_TOL)
-                    lost = (f'adversarial gradient lost (needs cosine >= {COSINE_MIN}, '
-                            f'norm within {NORM_TOL:.0%})')
-                    note = error or ('' if ok else lost)
-                    rows.append(Row(check, f'{case}, {precision}',
-                                    'PASS' if ok and not note else 'FAIL', figures, note))
-                except Exception as err:  # noqa: BLE001
-                    rows.append(Row(check, f'{case}, {precision}', 'FAIL', note=one_line(err)))
-    it.model.load_state_dict(snapshot)
-    it.model.lambda_g = configured
+            diff, error, scale = adversarial_gradient(it, snapshot, precision, lam)
+            figures = dict(compare(diff, ref), adv_share=share)
+            if precision == 'fp16':
+                figures['loss_scale'] = scale
+            ok = (figures['cosine'] >= COSINE_MIN
+                  and abs(figures['rel_norm'] - 1) <= NORM_TOL)
+            lost = (f'adversarial gradient lost (needs cosine >= {COSINE_MIN}, '
+                    f'norm within {NORM_TOL:.0%})')
+            note = error or ('' if ok else lost)
+            rows.append(Row(check, f'{case}, {precision}',
+                            'PASS' if ok and not note else 'FAIL', figures, note))
+        except Exception as err:  # noqa: BLE001
+            rows.append(Row(check, f'{case}, {precision}', 'FAIL', note=one_line(err)))
     return rows
