@@ -171,8 +171,7 @@ def gradient_rows(it: Iteration, precisions: Sequence[str], lambdas: Sequence[fl
             except Exception as err:  # noqa: BLE001  (a check reports, the others run)
                 return [Row(check, 'fp32 reference', 'FAIL', note=one_line(err))]
             for lam in lambdas:
-                rows += _lambda_rows(it, snapshot, precisions, lam, lam * unit,
-                                     float((lam * unit).norm() / base.norm()), check)
+                rows += _lambda_rows(it, snapshot, precisions, lam, lam * unit, base, check)
     finally:  # the starting state and weight, whichever way the check ended
         it.model.load_state_dict(snapshot)
         it.model.lambda_g = configured
@@ -180,9 +179,11 @@ def gradient_rows(it: Iteration, precisions: Sequence[str], lambdas: Sequence[fl
 
 
 def _lambda_rows(it: Iteration, snapshot: dict, precisions: Sequence[str], lam: float,
-                 ref: Tensor, share: float, check: str) -> list[Row]:
-    """One row per precision at ``lambda_G = lam`` against the reference ``ref``."""
+                 ref: Tensor, base: Tensor, check: str) -> list[Row]:
+    """One row per precision at ``lambda_G = lam`` against the reference
+    ``ref``; ``base`` is the fp32 gradient without the adversarial term."""
     rows = []
+    share = float(ref.norm() / base.norm())
     case = f'lambda_G {lam:g}'
     for precision in precisions:
         try:
