@@ -49,7 +49,7 @@ and 6.3 hours for 5 seeds. That undercounted the single arms: on the same
 AMD EPYC (AVX2) `asr` took 50 minutes and `aho` 54, about 83 minutes of
 the machine per seed with all four arms; on an Intel Xeon (AVX-512), with
 two or three runs side by side, `asr_aho` took 31-33 minutes, `asr` 32-34
-and `aho` 28-29.
+and `aho` 28-29; with a full `make test` beside the first pair, 47 and 43.
 """
 _base_ = ['./_base_/occlusion_mpii.py', './_base_/proxy_mpii_96x96.py']
 
